@@ -7,10 +7,14 @@ import PackageDescription
 // (~0.6 GFLOP/s). The kernels module is compiled for Haswell-class CPUs (AVX2 + FMA:
 // ymm registers and vfmadd) on x86_64; other architectures keep their defaults
 // (NEON on arm64). `.ci/run` disassembles the release object to prove it.
+// `_SAEKernelsAVX512` holds the AVX-512 GEMM micro-kernel, compiled for Skylake-AVX512
+// (zmm registers); SAEKernels calls it only when the CPU reports avx512f at run time.
 #if arch(x86_64)
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell", "-Xcc", "-march=x86-64-v3"])]
+let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
 #else
 let kernelFlags: [SwiftSetting] = []
+let avx512Flags: [SwiftSetting] = []
 #endif
 
 let package = Package(
@@ -24,10 +28,13 @@ let package = Package(
     ],
     targets: [
         // MARK: - Implementation
-        .target(name: "SAEKernels", swiftSettings: kernelFlags),
+        .target(name: "SAEKernels", dependencies: ["_SAEKernelsAVX512"], swiftSettings: kernelFlags),
         .target(name: "SAEModel", dependencies: ["SAEKernels"], swiftSettings: kernelFlags),
-        .executableTarget(name: "SAEBench", dependencies: ["SAEKernels", "SAEModel"]),
+        .executableTarget(name: "SAEBench", dependencies: ["SAEKernels"]),
         .executableTarget(name: "SAECLI", dependencies: ["SAEModel"]),
+
+        // MARK: - Implementation details
+        .target(name: "_SAEKernelsAVX512", swiftSettings: avx512Flags),
 
         // MARK: - Unit test bundles
         .testTarget(name: "SAEKernelsTests", dependencies: ["SAEKernels"]),

@@ -1,0 +1,109 @@
+/// How the micro-kernel writes its tile: `C = alpha * acc + beta * C`, then (after the
+/// last k block only) the epilogue.
+struct TileStore {
+    var alpha: Float
+    /// The factor on the old C; 0 means C is not read (it may hold garbage or NaN).
+    var beta: Float
+    /// Column bias at the tile's first column, or nil.
+    var bias: UnsafePointer<Float>?
+    var relu: Bool
+    /// Pre-activation output at the tile's origin, or nil.
+    var pre: UnsafeMutablePointer<Float>?
+    var ldPre: Int
+}
+
+@inline(__always)
+private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// Finishes one row of a full-width tile: scale, add beta*C, bias, pre, ReLU, store.
+@inline(__always)
+private func storeRow(
+    _ a0: SIMD8<Float>, _ a1: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>,
+    _ s: TileStore, _ pre: UnsafeMutablePointer<Float>?
+) {
+    var v0 = a0, v1 = a1
+    if s.alpha != 1 { v0 *= s.alpha; v1 *= s.alpha }
+    if s.beta == 1 {
+        v0 += load8(c); v1 += load8(c + 8)
+    } else if s.beta != 0 {
+        v0.addProduct(SIMD8(repeating: s.beta), load8(c))
+        v1.addProduct(SIMD8(repeating: s.beta), load8(c + 8))
+    }
+    if let b = s.bias { v0 += load8(b); v1 += load8(b + 8) }
+    if let p = pre { store8(v0, p); store8(v1, p + 8) }
+    if s.relu {
+        let z = SIMD8<Float>()
+        v0.replace(with: z, where: v0 .< z)
+        v1.replace(with: z, where: v1 .< z)
+    }
+    store8(v0, c); store8(v1, c + 8)
+}
+
+/// The 6x16 register-blocked micro-kernel: `acc = A_panel (6 x kc) * B_panel (kc x 16)`
+/// with twelve eight-wide accumulators and one `vfmadd` per accumulator per k, then
+/// the tile store on the top-left `mr x nr` corner of C (`mr <= 6`, `nr <= 16`).
+///
+/// `a` is a packed A panel (`kc` groups of 6), `b` a packed B panel (`kc` groups of 16).
+func gemmMicroKernel6x16(
+    kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, store s: TileStore
+) {
+    var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
+    var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+    var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
+    var c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+    var c40 = SIMD8<Float>(), c41 = SIMD8<Float>()
+    var c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+    var ap = a, bp = b
+    for _ in 0..<kc {
+        let b0 = load8(bp), b1 = load8(bp + 8)
+        var x = SIMD8<Float>(repeating: ap[0])
+        c00.addProduct(x, b0); c01.addProduct(x, b1)
+        x = SIMD8<Float>(repeating: ap[1])
+        c10.addProduct(x, b0); c11.addProduct(x, b1)
+        x = SIMD8<Float>(repeating: ap[2])
+        c20.addProduct(x, b0); c21.addProduct(x, b1)
+        x = SIMD8<Float>(repeating: ap[3])
+        c30.addProduct(x, b0); c31.addProduct(x, b1)
+        x = SIMD8<Float>(repeating: ap[4])
+        c40.addProduct(x, b0); c41.addProduct(x, b1)
+        x = SIMD8<Float>(repeating: ap[5])
+        c50.addProduct(x, b0); c51.addProduct(x, b1)
+        ap += 6; bp += 16
+    }
+    if mr == 6 && nr == 16 {
+        let ld = s.ldPre
+        storeRow(c00, c01, c, s, s.pre)
+        storeRow(c10, c11, c + ldc, s, s.pre.map { $0 + ld })
+        storeRow(c20, c21, c + 2 * ldc, s, s.pre.map { $0 + 2 * ld })
+        storeRow(c30, c31, c + 3 * ldc, s, s.pre.map { $0 + 3 * ld })
+        storeRow(c40, c41, c + 4 * ldc, s, s.pre.map { $0 + 4 * ld })
+        storeRow(c50, c51, c + 5 * ldc, s, s.pre.map { $0 + 5 * ld })
+        return
+    }
+    // Edge tile: spill the accumulators, then store the valid corner element by element.
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 96) { tmp in
+        let t = tmp.baseAddress!
+        store8(c00, t); store8(c01, t + 8); store8(c10, t + 16); store8(c11, t + 24)
+        store8(c20, t + 32); store8(c21, t + 40); store8(c30, t + 48); store8(c31, t + 56)
+        store8(c40, t + 64); store8(c41, t + 72); store8(c50, t + 80); store8(c51, t + 88)
+        for i in 0..<mr {
+            let row = c + i * ldc
+            for j in 0..<nr {
+                var v = s.alpha * t[i * 16 + j]
+                if s.beta != 0 { v.addProduct(s.beta, row[j]) }
+                if let bias = s.bias { v += bias[j] }
+                if let p = s.pre { p[i * s.ldPre + j] = v }
+                if s.relu && v < 0 { v = 0 }
+                row[j] = v
+            }
+        }
+    }
+}

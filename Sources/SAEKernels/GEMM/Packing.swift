@@ -1,0 +1,83 @@
+/// Packing of GEMM operands into the panel layouts the micro-kernel streams.
+///
+/// Packed A: `ceil(mc / MR)` panels; panel `q` holds rows `q*MR ..< q*MR + MR` of the
+/// block as `kc` groups of `MR` consecutive values (`dst[q*MR*kc + p*MR + i]`).
+/// Packed B: `ceil(nc / NR)` panels; panel `q` holds columns `q*NR ..< q*NR + NR` as
+/// `kc` groups of `NR` consecutive values. Rows/columns past the edge are zero, so
+/// the micro-kernel always computes full tiles.
+enum GEMMPacking {
+    /// Packs `op(A)[i0 ..< i0+mc, p0 ..< p0+kc]`.
+    static func packA(
+        _ op: Transposition, _ a: UnsafePointer<Float>, lda: Int,
+        i0: Int, mc: Int, p0: Int, kc: Int, mr: Int, into dst: UnsafeMutablePointer<Float>
+    ) {
+        var panel = 0
+        while panel < mc {
+            let rows = min(mr, mc - panel)
+            let d = dst + panel * kc
+            if op == .none {
+                // A(i, p) = a[i*lda + p]: walk each row, scatter with stride MR.
+                for ii in 0..<rows {
+                    let src = a + (i0 + panel + ii) * lda + p0
+                    for p in 0..<kc { d[p * mr + ii] = src[p] }
+                }
+            } else {
+                // A(i, p) = a[p*lda + i]: MR consecutive values per p.
+                let src = a + p0 * lda + i0 + panel
+                for p in 0..<kc {
+                    let s = src + p * lda, o = d + p * mr
+                    for ii in 0..<rows { o[ii] = s[ii] }
+                }
+            }
+            if rows < mr {
+                for p in 0..<kc { for ii in rows..<mr { d[p * mr + ii] = 0 } }
+            }
+            panel += mr
+        }
+    }
+
+    /// Packs `op(B)[p0 ..< p0+kc, j0 ..< j0+nc]`.
+    static func packB(
+        _ op: Transposition, _ b: UnsafePointer<Float>, ldb: Int,
+        p0: Int, kc: Int, j0: Int, nc: Int, nr: Int, into dst: UnsafeMutablePointer<Float>
+    ) {
+        var panel = 0
+        while panel < nc {
+            let cols = min(nr, nc - panel)
+            let d = dst + panel * kc
+            if op == .none {
+                // B(p, j) = b[p*ldb + j]: NR consecutive values per p.
+                let src = b + p0 * ldb + j0 + panel
+                if cols == nr {
+                    // nr is a multiple of 8: copy eight at a time.
+                    for p in 0..<kc {
+                        let s = UnsafeRawPointer(src + p * ldb)
+                        let o = UnsafeMutableRawPointer(d + p * nr)
+                        var off = 0
+                        while off < nr * 4 {
+                            o.storeBytes(of: s.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self),
+                                         toByteOffset: off, as: SIMD8<Float>.self)
+                            off += 32
+                        }
+                    }
+                } else {
+                    for p in 0..<kc {
+                        let s = src + p * ldb
+                        for jj in 0..<cols { d[p * nr + jj] = s[jj] }
+                        for jj in cols..<nr { d[p * nr + jj] = 0 }
+                    }
+                }
+            } else {
+                // B(p, j) = b[j*ldb + p]: walk each stored row, scatter with stride NR.
+                for jj in 0..<cols {
+                    let src = b + (j0 + panel + jj) * ldb + p0
+                    for p in 0..<kc { d[p * nr + jj] = src[p] }
+                }
+                if cols < nr {
+                    for p in 0..<kc { for jj in cols..<nr { d[p * nr + jj] = 0 } }
+                }
+            }
+            panel += nr
+        }
+    }
+}
