@@ -1,0 +1,131 @@
+/// The SAE backward pass restricted to the active latents.
+///
+/// With codes `f` (sparse, `rows x width`), a weight matrix `W` (`width x d`, row-major) and
+/// a gradient `G` with respect to the decoded output (`rows x d`):
+/// - `codeGradients`: `g[e] = G[r] . W[j]` for every stored entry `e = (r, j)` (the gradient
+///   with respect to the active codes; with `W = W_dec`).
+/// - `accumulateWeightGradients`: `gradW[j] += sum_{e = (r, j)} c[e] X[r]` and
+///   `gradBias[j] += sum c[e]`, for every latent `j` that fires, using the by-feature index.
+///   With `W = W_dec`, `c = f`, `X = G` it is the decoder gradient; with `W = W_enc^T`
+///   (`d_sae x d_in`), `c = dL/dpre`, `X = x - b_dec` it is the encoder gradient (W_enc's
+///   columns, stored as rows) and `b_enc`'s.
+/// The input gradient `dL/dx_c = sum_j dpre_j W_enc[:, j]` is a `SparseDecode.decode` of
+/// the `dpre` codes through `W_enc^T`. Every cost scales with the stored entries, not `width`.
+public enum SparseBackward {
+    public static func codeGradients(
+        _ codes: SparseCodes, outputGradient g: UnsafePointer<Float>, weights: UnsafePointer<Float>, d: Int,
+        into grad: UnsafeMutablePointer<Float>, threads: Int = Parallel.defaultThreads
+    ) {
+        precondition(d > 0, "SparseBackward.codeGradients: d must be positive")
+        let work = codes.nonzeroCount * d
+        let t = work < 1 << 17 ? 1 : threads
+        codes.offsets.withUnsafeBufferPointer { op in codes.indices.withUnsafeBufferPointer { ip in
+            Parallel.forRanges(codes.rows, threads: t) { range in
+                for r in range {
+                    let gr = g + r * d
+                    for e in op[r]..<op[r + 1] {
+                        grad[e] = dot(gr, weights + Int(ip[e]) * d, d)
+                    }
+                }
+            }
+        }}
+    }
+
+    public static func accumulateWeightGradients(
+        _ codes: SparseCodes, byFeature: SparseCodesByFeature, coefficients c: UnsafePointer<Float>,
+        inputs x: UnsafePointer<Float>, d: Int,
+        gradWeights: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?,
+        threads: Int = Parallel.defaultThreads
+    ) {
+        precondition(d > 0, "SparseBackward.accumulateWeightGradients: d must be positive")
+        precondition(byFeature.width == codes.width && byFeature.rowsOf.count == codes.nonzeroCount,
+                     "SparseBackward: the by-feature index does not match the codes")
+        let width = codes.width
+        let total = codes.nonzeroCount
+        let t = total * d < 1 << 17 ? 1 : threads
+        byFeature.starts.withUnsafeBufferPointer { sp in byFeature.rowsOf.withUnsafeBufferPointer { rp in
+            byFeature.entryOf.withUnsafeBufferPointer { ep in
+                // Split features so each part holds about the same number of entries.
+                Parallel.run(parts: t) { part in
+                    let lo = part == 0 ? 0 : firstFeature(atOrAfter: total * part / t, sp, width)
+                    let hi = part == t - 1 ? width : firstFeature(atOrAfter: total * (part + 1) / t, sp, width)
+                    guard lo < hi else { return }
+                    for j in lo..<hi {
+                        let s = sp[j], end = sp[j + 1]
+                        if s == end { continue }
+                        let w = gradWeights + j * d
+                        var e = s
+                        var biasSum: Float = 0
+                        while e + 2 <= end {
+                            let c0 = c[Int(ep[e])], c1 = c[Int(ep[e + 1])]
+                            axpy2(c0, x + Int(rp[e]) * d, c1, x + Int(rp[e + 1]) * d, w, d)
+                            biasSum += c0; biasSum += c1
+                            e += 2
+                        }
+                        if e < end {
+                            let c0 = c[Int(ep[e])]
+                            axpy1(c0, x + Int(rp[e]) * d, w, d)
+                            biasSum += c0
+                        }
+                        if let gradBias { gradBias[j] += biasSum }
+                    }
+                }
+            }
+        }}
+    }
+
+    /// The first feature whose entries start at or after `entry` (binary search on starts).
+    private static func firstFeature(atOrAfter entry: Int, _ starts: UnsafeBufferPointer<Int>, _ width: Int) -> Int {
+        var lo = 0, hi = width
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if starts[mid] < entry { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// `w += a * x + b * y` over d values.
+    @inline(__always)
+    private static func axpy2(_ a: Float, _ x: UnsafePointer<Float>, _ b: Float, _ y: UnsafePointer<Float>,
+                              _ w: UnsafeMutablePointer<Float>, _ d: Int) {
+        let sa = SIMD8(repeating: a), sb = SIMD8(repeating: b)
+        var i = 0
+        while i + 8 <= d {
+            var acc = load(w + i)
+            acc.addProduct(sa, load(x + i))
+            acc.addProduct(sb, load(y + i))
+            store(acc, w + i)
+            i += 8
+        }
+        while i < d { w[i].addProduct(a, x[i]); w[i].addProduct(b, y[i]); i += 1 }
+    }
+
+    /// `w += a * x` over d values.
+    @inline(__always)
+    private static func axpy1(_ a: Float, _ x: UnsafePointer<Float>, _ w: UnsafeMutablePointer<Float>, _ d: Int) {
+        let sa = SIMD8(repeating: a)
+        var i = 0
+        while i + 8 <= d {
+            var acc = load(w + i)
+            acc.addProduct(sa, load(x + i))
+            store(acc, w + i)
+            i += 8
+        }
+        while i < d { w[i].addProduct(a, x[i]); i += 1 }
+    }
+
+    @inline(__always)
+    private static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
+        var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= d {
+            s0.addProduct(load(a + i), load(b + i))
+            s1.addProduct(load(a + i + 8), load(b + i + 8))
+            i += 16
+        }
+        if i + 8 <= d { s0.addProduct(load(a + i), load(b + i)); i += 8 }
+        var s = (s0 + s1).sum()
+        while i < d { s.addProduct(a[i], b[i]); i += 1 }
+        return s
+    }
+}

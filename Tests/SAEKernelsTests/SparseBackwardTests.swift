@@ -1,0 +1,131 @@
+import XCTest
+@testable import SAEKernels
+
+/// The sparse backward kernels against their naive twins, Double math, and the dense GEMM
+/// formulation (`dW = F^T G`, `dF = G W^T` restricted to the active entries).
+final class SparseBackwardTests: XCTestCase {
+    func testCodeGradientsMatchDoubleAndReference() {
+        var rng = TestRNG(seed: 31)
+        for d in [1, 7, 8, 9, 16, 17, 33, 130] {
+            let width = 40, rows = 19
+            let codes = randomCodes(rows: rows, width: width, maxPerRow: 9, &rng)
+            let g = randomArray(rows * d, &rng), w = randomArray(width * d, &rng)
+            var want = [Double](), tol = [Double]()
+            for r in 0..<rows { for e in codes.offsets[r]..<codes.offsets[r + 1] {
+                var s = 0.0, mag = 0.0
+                for i in 0..<d {
+                    let t = Double(g[r * d + i]) * Double(w[Int(codes.indices[e]) * d + i]); s += t; mag += Swift.abs(t)
+                }
+                want.append(s); tol.append(4 * Double(d + 2) * 0x1p-24 * mag + 1e-30)
+            }}
+            var fast = [Float](repeating: .nan, count: codes.nonzeroCount), ref = fast
+            g.withUnsafeBufferPointer { gp in w.withUnsafeBufferPointer { wp in
+                fast.withUnsafeMutableBufferPointer { SparseBackward.codeGradients(codes, outputGradient: gp.baseAddress!, weights: wp.baseAddress!, d: d, into: $0.baseAddress!, threads: 2) }
+                ref.withUnsafeMutableBufferPointer { Reference.codeGradients(codes, outputGradient: gp.baseAddress!, weights: wp.baseAddress!, d: d, into: $0.baseAddress!) }
+            }}
+            KernelCheck.assertClose(fast, want, tolerance: { tol[$0] }, rtol: 0, "fast d=\(d)")
+            KernelCheck.assertClose(ref, want, tolerance: { tol[$0] }, rtol: 0, "reference d=\(d)")
+        }
+    }
+
+    func accumulate(_ codes: SparseCodes, _ c: [Float], _ x: [Float], d: Int, start: [Float], startBias: [Float],
+                    threads: Int, reference: Bool = false) -> ([Float], [Float]) {
+        var gw = start, gb = startBias
+        let byFeature = SparseCodesByFeature(codes)
+        c.withUnsafeBufferPointer { cp in x.withUnsafeBufferPointer { xp in
+            gw.withUnsafeMutableBufferPointer { wp in gb.withUnsafeMutableBufferPointer { bp in
+                if reference {
+                    Reference.accumulateWeightGradients(codes, coefficients: cp.baseAddress!, inputs: xp.baseAddress!, d: d,
+                                                        gradWeights: wp.baseAddress!, gradBias: bp.baseAddress!)
+                } else {
+                    SparseBackward.accumulateWeightGradients(codes, byFeature: byFeature, coefficients: cp.baseAddress!,
+                                                             inputs: xp.baseAddress!, d: d, gradWeights: wp.baseAddress!,
+                                                             gradBias: bp.baseAddress!, threads: threads)
+                }
+            }}
+        }}
+        return (gw, gb)
+    }
+
+    func testWeightGradientsMatchDoubleAndReference() {
+        var rng = TestRNG(seed: 32)
+        for d in [1, 7, 8, 9, 16, 17, 65] {
+            for maxPerRow in [0, 1, 6, 30] {
+                let width = 37, rows = 29
+                let codes = randomCodes(rows: rows, width: width, maxPerRow: maxPerRow, &rng)
+                let c = randomArray(codes.nonzeroCount, &rng), x = randomArray(rows * d, &rng)
+                let start = randomArray(width * d, &rng), startBias = randomArray(width, &rng)
+                var want = start.map(Double.init), mag = start.map { Swift.abs(Double($0)) }
+                var wantBias = startBias.map(Double.init), magBias = startBias.map { Swift.abs(Double($0)) }
+                var count = [Int](repeating: 0, count: width)
+                for r in 0..<rows { for e in codes.offsets[r]..<codes.offsets[r + 1] {
+                    let j = Int(codes.indices[e]); count[j] += 1
+                    for i in 0..<d { let t = Double(c[e]) * Double(x[r * d + i]); want[j * d + i] += t; mag[j * d + i] += Swift.abs(t) }
+                    wantBias[j] += Double(c[e]); magBias[j] += Swift.abs(Double(c[e]))
+                }}
+                let tol = (0..<width * d).map { 4 * Double(count[$0 / d] + 2) * 0x1p-24 * mag[$0] + 1e-30 }
+                let tolB = (0..<width).map { 4 * Double(count[$0] + 2) * 0x1p-24 * magBias[$0] + 1e-30 }
+                for reference in [false, true] {
+                    let (gw, gb) = accumulate(codes, c, x, d: d, start: start, startBias: startBias, threads: 3, reference: reference)
+                    KernelCheck.assertClose(gw, want, tolerance: { tol[$0] }, rtol: 0, "weights d=\(d) per=\(maxPerRow) ref=\(reference)")
+                    KernelCheck.assertClose(gb, wantBias, tolerance: { tolB[$0] }, rtol: 0, "bias d=\(d) per=\(maxPerRow) ref=\(reference)")
+                }
+            }
+        }
+    }
+
+    /// Same bits for any thread count, including a feature that fires on every row.
+    func testSameBitsForAnyThreadCount() {
+        var rng = TestRNG(seed: 33)
+        let d = 35, width = 200, rows = 900
+        var codes = randomCodes(rows: rows, width: width, maxPerRow: 20, &rng)
+        // Make latent 7 fire everywhere it is absent: rebuild rows with it appended.
+        var offsets = [0], indices: [Int32] = [], values: [Float] = []
+        for r in 0..<rows {
+            let row = codes.offsets[r]..<codes.offsets[r + 1]
+            indices += codes.indices[row]; values += codes.values[row]
+            if !codes.indices[row].contains(7) { indices.append(7); values.append(0.5) }
+            offsets.append(indices.count)
+        }
+        codes = SparseCodes(rows: rows, width: width, offsets: offsets, indices: indices, values: values)
+        let c = randomArray(codes.nonzeroCount, &rng), x = randomArray(rows * d, &rng)
+        let zero = [Float](repeating: 0, count: width * d), zeroB = [Float](repeating: 0, count: width)
+        let one = accumulate(codes, c, x, d: d, start: zero, startBias: zeroB, threads: 1)
+        for t in [2, 3, 5] {
+            let many = accumulate(codes, c, x, d: d, start: zero, startBias: zeroB, threads: t)
+            KernelCheck.assertBitwiseEqual(many.0, one.0, "weights threads=\(t)")
+            KernelCheck.assertBitwiseEqual(many.1, one.1, "bias threads=\(t)")
+        }
+    }
+
+    /// Sparse decoder gradient equals the dense `F^T G` GEMM.
+    func testDecoderGradientEqualsDenseGEMM() {
+        var rng = TestRNG(seed: 34)
+        let d = 24, width = 64, rows = 45
+        let codes = randomCodes(rows: rows, width: width, maxPerRow: 10, &rng)
+        let g = randomArray(rows * d, &rng)
+        let (sparse, _) = accumulate(codes, codes.values, g, d: d, start: [Float](repeating: 0, count: width * d),
+                                     startBias: [Float](repeating: 0, count: width), threads: 2)
+        var dense = [Float](repeating: 0, count: width * d)
+        let f = codes.dense()
+        f.withUnsafeBufferPointer { fp in g.withUnsafeBufferPointer { gp in dense.withUnsafeMutableBufferPointer { dp in
+            GEMM.multiply(.transposed, .none, m: width, n: d, k: rows, a: fp.baseAddress!, lda: width,
+                          b: gp.baseAddress!, ldb: d, c: dp.baseAddress!, ldc: d)
+        }}}
+        KernelCheck.assertClose(sparse, dense, rtol: 1e-5, atol: 1e-5, "sparse vs dense decoder gradient")
+    }
+
+    func testByFeatureIndexGroupsEntries() {
+        var rng = TestRNG(seed: 35)
+        let codes = randomCodes(rows: 50, width: 20, maxPerRow: 8, &rng)
+        let idx = SparseCodesByFeature(codes)
+        XCTAssertEqual(idx.starts.count, 21)
+        XCTAssertEqual(idx.starts.last, codes.nonzeroCount)
+        for j in 0..<20 {
+            let span = idx.starts[j]..<idx.starts[j + 1]
+            let rowsOf = Array(idx.rowsOf[span])
+            XCTAssertEqual(rowsOf, rowsOf.sorted(), "rows of latent \(j) not increasing")
+            for p in span { XCTAssertEqual(Int(codes.indices[Int(idx.entryOf[p])]), j) }
+        }
+    }
+}
