@@ -1,0 +1,13 @@
+import SAEKernels
+
+/// Where the trainer's activation buffer gets its rows: a model run over a token dataset,
+/// a file of activations, or a synthetic generator.
+///
+/// A source produces rows of `dIn` Floats in its own order; the trainer's buffer shuffles.
+public protocol ActivationSource {
+    /// The width of each activation row.
+    var dIn: Int { get }
+    /// Writes up to `maxRows` rows (row-major, `dIn` each) into `buffer` and returns how many
+    /// it wrote; 0 means the source is exhausted. Throws on bad input (naming the file).
+    mutating func fill(_ buffer: UnsafeMutablePointer<Float>, maxRows: Int) throws -> Int
+}
