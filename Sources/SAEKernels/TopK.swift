@@ -5,9 +5,10 @@
 /// identical to `Reference.topK`). With `relu`, the kept values are `max(v, 0)` (the indices
 /// are still those of the k largest pre-activations).
 ///
-/// A size-k min-heap holds the current best; the rest of the row is scanned eight at a time
-/// against the heap's minimum, and only lanes above it touch the heap. Random rows update the
-/// heap about `k ln(n / k)` times, so the cost is close to one vector compare per 8 values.
+/// One vectorised pass takes each 32-value block's maximum; the k-th largest block maximum
+/// bounds the k-th largest value from below, so only blocks at or above it (about k of
+/// them) are offered to a size-k heap. The cost is close to one vector max per 8 values.
+/// NaN values are not ordered; a row holding them still yields k entries, without a crash.
 public enum TopK {
     public static func select(
         _ x: UnsafePointer<Float>, rows: Int, n: Int, ld: Int? = nil, k: Int, relu: Bool = false,
@@ -38,37 +39,85 @@ public enum TopK {
         }
     }
 
+    // The standard library's `pointwiseMax`, `max()` and mutating `replace(with:where:)` are
+    // generic calls in a release build; `replacing(with:where:)` on a comparison folds to vmaxps.
+    @inline(__always)
+    static func maximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: a .< b) }
+
+    @inline(__always)
+    static func horizontalMaximum(_ v: SIMD8<Float>) -> Float {
+        let h = v.lowHalf.replacing(with: v.highHalf, where: v.lowHalf .< v.highHalf)
+        let q = h.lowHalf.replacing(with: h.highHalf, where: h.lowHalf .< h.highHalf)
+        return q[0] < q[1] ? q[1] : q[0]
+    }
+
     /// `a` ranks below `b` in the selection order (smaller value, or equal value and larger index).
     @inline(__always)
     static func below(_ av: Float, _ ai: Int32, _ bv: Float, _ bi: Int32) -> Bool {
         av < bv || (av == bv && ai > bi)
     }
 
-    /// Fills the heap (min at the root, in `below` order) with the row's top k.
+    /// Fills the heap (min at the root, in `below` order) with the row's top k, exactly.
+    ///
+    /// Pass 1 takes the maximum of every block of 32 values (vector max trees). If k blocks
+    /// have maxima >= T, at least k values are >= T, so no value below T is in the top k:
+    /// pass 2 finds T, the k-th largest block maximum; pass 3 offers to the heap only the
+    /// values of blocks whose maximum is >= T (about k blocks on typical rows).
     static func selectRow(_ row: UnsafePointer<Float>, n: Int, k: Int,
                           heapValues hv: UnsafeMutablePointer<Float>, heapIndices hi: UnsafeMutablePointer<Int32>) {
-        for e in 0..<k { hv[e] = row[e]; hi[e] = Int32(e) }
-        // Heapify.
-        var s = k / 2 - 1
-        while s >= 0 { siftDown(hv, hi, k, s); s -= 1 }
-        @inline(__always) func offer(_ j: Int) {
-            let v = row[j]
-            // Later indices lose ties, so only strictly larger values enter.
-            if v > hv[0] {
-                hv[0] = v; hi[0] = Int32(j)
-                siftDown(hv, hi, k, 0)
+        let block = 32
+        let blocks = (n + block - 1) / block
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks) { bm in
+            let blockMax = bm.baseAddress!
+            var b = 0
+            while (b + 1) * block <= n {
+                let p = UnsafeRawPointer(row + b * block)
+                let m = maximum(
+                    maximum(p.loadUnaligned(as: SIMD8<Float>.self), p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)),
+                    maximum(p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)))
+                blockMax[b] = horizontalMaximum(m)
+                b += 1
+            }
+            if b < blocks {
+                var m = -Float.infinity
+                for j in b * block..<n where !(row[j] <= m) { m = row[j] }
+                blockMax[b] = m
+            }
+            // Pass 2: T = the k-th largest block maximum (-inf when there are at most k blocks).
+            var threshold = -Float.infinity
+            if blocks > k {
+                for e in 0..<k { hv[e] = blockMax[e]; hi[e] = Int32(e) }
+                var s = k / 2 - 1
+                while s >= 0 { siftDown(hv, hi, k, s); s -= 1 }
+                for e in k..<blocks where blockMax[e] > hv[0] {
+                    hv[0] = blockMax[e]; hi[0] = Int32(e)
+                    siftDown(hv, hi, k, 0)
+                }
+                threshold = hv[0]
+            }
+            // Pass 3: offer the candidate blocks' values in index order. (Only NaN maxima can
+            // leave fewer than k candidates; then every block is offered.)
+            var size = 0
+            var candidates = 0
+            for b in 0..<blocks where blockMax[b] >= threshold { candidates += min(n, (b + 1) * block) - b * block }
+            if candidates < k { threshold = -.infinity }
+            for b in 0..<blocks where blockMax[b] >= threshold || threshold == -.infinity {
+                for j in b * block..<min(n, (b + 1) * block) {
+                    let v = row[j]
+                    if size < k {
+                        hv[size] = v; hi[size] = Int32(j); size += 1
+                        if size == k {
+                            var s = k / 2 - 1
+                            while s >= 0 { siftDown(hv, hi, k, s); s -= 1 }
+                        }
+                    } else if v > hv[0] {
+                        // Later indices lose ties, so only strictly larger values enter.
+                        hv[0] = v; hi[0] = Int32(j)
+                        siftDown(hv, hi, k, 0)
+                    }
+                }
             }
         }
-        var j = k
-        while j < n && j % 8 != 0 { offer(j); j += 1 }
-        while j + 8 <= n {
-            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
-            if any(v .> SIMD8(repeating: hv[0])) {
-                for l in 0..<8 { offer(j + l) }
-            }
-            j += 8
-        }
-        while j < n { offer(j); j += 1 }
     }
 
     @inline(__always)

@@ -70,8 +70,8 @@ package func avx512GEMMMicroKernel12x32(
             if bias != nil { v0 += bias0; v1 += bias1 }
             if let q = pre { store16(v0, q + i * ldPre); store16(v1, q + i * ldPre + 16) }
             if relu {
-                v0.replace(with: zero, where: v0 .< zero)
-                v1.replace(with: zero, where: v1 .< zero)
+                v0 = v0.replacing(with: zero, where: v0 .< zero)
+                v1 = v1.replacing(with: zero, where: v1 .< zero)
             }
             store16(v0, p); store16(v1, p + 16)
         }

@@ -85,6 +85,7 @@ enum KernelCheck {
                 if !(g.isNaN && w.isNaN) && g != w { worst = i; worstRatio = .infinity; break }
                 continue
             }
+            if g == w { continue }
             let ratio = Swift.abs(g - w) / (tolerance(i) + rtol * Swift.abs(w))
             if ratio > worstRatio || (ratio.isNaN && worst < 0) { worst = i; worstRatio = ratio }
         }

@@ -40,8 +40,8 @@ private func storeRow(
     if let p = pre { store8(v0, p); store8(v1, p + 8) }
     if s.relu {
         let z = SIMD8<Float>()
-        v0.replace(with: z, where: v0 .< z)
-        v1.replace(with: z, where: v1 .< z)
+        v0 = v0.replacing(with: z, where: v0 .< z)
+        v1 = v1.replacing(with: z, where: v1 .< z)
     }
     store8(v0, c); store8(v1, c + 8)
 }

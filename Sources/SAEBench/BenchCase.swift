@@ -1,0 +1,58 @@
+/// One benchmark: a kernel at a shape, its fast path and (optionally) its naive twin.
+///
+/// `work` is what one call does, in flops or bytes moved; GFLOP/s and GB/s come from it.
+/// The naive twin may run on a smaller shape (`naiveShape`, `naiveWork`) so that it
+/// finishes in seconds; the speed-up compares work per second on each side.
+struct BenchCase {
+    enum Work {
+        case flops(Double)
+        case bytes(Double)
+        var amount: Double { switch self { case .flops(let f): f; case .bytes(let b): b } }
+    }
+
+    let kernel: String
+    let shape: String
+    let work: Work
+    /// Shape of the naive run when it differs from `shape`.
+    var naiveShape: String? = nil
+    /// Work of one naive call (same unit as `work`).
+    var naiveWork: Double? = nil
+    /// Builds the inputs (outside the timed region) for a thread count.
+    let setUp: (_ threads: Int) -> Runner
+
+    var label: String { "\(kernel) \(shape)" }
+}
+
+/// The closures a case times; `keepAlive` holds the buffers they use.
+struct Runner {
+    let fast: () -> Void
+    var naive: (() -> Void)? = nil
+    /// Extra fields for the JSON line (e.g. measured L0).
+    var extra: [String: Double] = [:]
+    var keepAlive: [AnyObject] = []
+}
+
+/// A 64-byte aligned Float buffer filled with a deterministic pattern in [-1, 1).
+final class Buffer {
+    let count: Int
+    let pointer: UnsafeMutablePointer<Float>
+
+    init(_ count: Int, seed: UInt64 = 1, scale: Float = 1, fill: Float? = nil) {
+        self.count = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(1, count))
+        if let fill {
+            pointer.initialize(repeating: fill, count: max(1, count))
+        } else {
+            var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+            for i in 0..<max(1, count) {
+                s ^= s << 13; s ^= s >> 7; s ^= s << 17
+                pointer[i] = (Float(s >> 40) * 0x1p-24 * 2 - 1) * scale
+            }
+        }
+    }
+
+    var const: UnsafePointer<Float> { UnsafePointer(pointer) }
+
+    deinit { pointer.deallocate() }
+}

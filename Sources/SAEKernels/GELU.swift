@@ -1,0 +1,135 @@
+/// The GELU activation of GPT-2 style MLPs, forward and backward, over flat buffers.
+///
+/// - `.exact`: `gelu(x) = 0.5 x (1 + erf(x / sqrt(2)))` (PyTorch `gelu`, TransformerLens
+///   `gelu`), computed as written with `SIMDMath.erf`: for very negative `x` the
+///   `1 + erf` cancels as in PyTorch's float kernel (absolute error about `|x| * 1e-7`).
+/// - `.tanh`: `gelu_new(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))` (GPT-2,
+///   TransformerLens `gelu_new`), computed through the identity
+///   `0.5 (1 + tanh(u)) = 1 / (1 + e^(-2u))`, which has no cancellation.
+///
+/// Every element goes through the same vector code (the tail is zero-padded), and threads
+/// take contiguous ranges, so results are bitwise identical for any thread count.
+public enum GELU {
+    /// Which GELU.
+    public enum Variant: Sendable {
+        /// `0.5 x (1 + erf(x / sqrt(2)))`.
+        case exact
+        /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))` (`gelu_new`).
+        case tanh
+    }
+
+    /// Forward: `y[i] = gelu(x[i])` for `i` in `0..<count` (flat buffers; `y` may equal `x`).
+    /// Splits into up to `threads` ranges once `count` is large (32k elements per thread).
+    public static func forward(
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+        variant: Variant = .exact, threads: Int = Parallel.defaultThreads
+    ) {
+        precondition(count >= 0, "GELU.forward: negative count \(count)")
+        precondition(threads >= 1, "GELU.forward: threads must be >= 1, got \(threads)")
+        let parts = SIMDMath.parts(work: count, threads: threads)
+        Parallel.forRanges(count, threads: parts, granule: 64) { r in
+            switch variant {
+            case .exact: SIMDMath.map(x + r.lowerBound, y + r.lowerBound, r.count) { exactForward($0) }
+            case .tanh: SIMDMath.map(x + r.lowerBound, y + r.lowerBound, r.count) { tanhForward($0) }
+            }
+        }
+    }
+
+    /// Backward: `dx[i] = dy[i] * gelu'(x[i])` for `i` in `0..<count`, where `x` is the
+    /// forward input (flat buffers; `dx` may equal `dy` or `x`).
+    ///
+    /// - `.exact`: `gelu'(x) = Phi(x) + x phi(x)`, `Phi(x) = 0.5 (1 + erf(x / sqrt(2)))`,
+    ///   `phi(x) = e^(-x^2/2) / sqrt(2 pi)`.
+    /// - `.tanh`: with `s = 1 / (1 + e^(-2u))`, `u = sqrt(2/pi) (x + 0.044715 x^3)`:
+    ///   `gelu'(x) = s + x s (1 - s) 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)`, which equals
+    ///   `0.5 (1 + t) + 0.5 x (1 - t^2) u'` with `t = tanh(u)`.
+    public static func backward(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+        count: Int, variant: Variant = .exact, threads: Int = Parallel.defaultThreads
+    ) {
+        precondition(count >= 0, "GELU.backward: negative count \(count)")
+        precondition(threads >= 1, "GELU.backward: threads must be >= 1, got \(threads)")
+        let parts = SIMDMath.parts(work: count, threads: threads)
+        Parallel.forRanges(count, threads: parts, granule: 64) { r in
+            switch variant {
+            case .exact: backwardRange(x + r.lowerBound, dy + r.lowerBound, dx + r.lowerBound, r.count) {
+                exactDerivative($0)
+            }
+            case .tanh: backwardRange(x + r.lowerBound, dy + r.lowerBound, dx + r.lowerBound, r.count) {
+                tanhDerivative($0)
+            }
+            }
+        }
+    }
+
+    // MARK: - Implementation
+    // The per-vector functions are `@_transparent` (mandatory inlining): with
+    // `@inline(__always)` the SIL inliner gives up on them inside the range loops, whose
+    // generic SIMD code counts as many blocks, and each vector would pay a call.
+
+    private static let sqrtHalf: Float = 0.707_106_781_186_547_524
+    private static let invSqrt2Pi: Float = 0.398_942_280_401_432_678
+    /// `-2 sqrt(2/pi)`.
+    private static let minusTwoK: Float = -1.595_769_121_605_730_711
+    private static let cubic: Float = 0.044715
+
+    @_transparent
+    static func exactForward(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let h = x * 0.5
+        return h.addingProduct(h, SIMDMath.erfKernel(x * sqrtHalf))
+    }
+
+    @_transparent
+    static func tanhForward(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        // -2u = (-2k x) (1 + 0.044715 x^2); e^(-2u) = inf gives x / inf = -0 (gelu -> 0).
+        let inner = SIMD8<Float>(repeating: 1).addingProduct(x * x, SIMD8(repeating: cubic))
+        let e = SIMDMath.expKernel((x * minusTwoK) * inner)
+        return x / (e + 1)
+    }
+
+    @_transparent
+    static func exactDerivative(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let half = SIMD8<Float>(repeating: 0.5)
+        let cdf = half.addingProduct(half, SIMDMath.erfKernel(x * sqrtHalf))
+        let pdf = SIMDMath.expKernel((x * x) * -0.5) * invSqrt2Pi
+        return cdf.addingProduct(x, pdf)
+    }
+
+    @_transparent
+    static func tanhDerivative(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        // From |x| = 100 on, e^(-|2u|) = 0 and gelu' is exactly 1 or 0; clamping keeps x^2
+        // and 2u' finite (no inf * 0).
+        var xc = x.replacing(with: 100, where: x .> 100)
+        xc.replace(with: -100, where: xc .< -100)
+        let x2 = xc * xc
+        let inner = SIMD8<Float>(repeating: 1).addingProduct(x2, SIMD8(repeating: cubic))
+        let z = (xc * minusTwoK) * inner  // -2u
+        // With e = e^(-|z|) <= 1 and r = 1 / (1 + e): s (1 - s) = e r^2 on both sides, and
+        // s = r for z <= 0, e r for z > 0. Nothing overflows.
+        let e = SIMDMath.expKernel(-SIMDMath.abs(z))
+        let r = 1 / (e + 1)
+        let er = e * r
+        let s = r.replacing(with: er, where: z .> 0)
+        // 2u' = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+        let twoDu = SIMD8<Float>(repeating: -minusTwoK)
+            .addingProduct(x2, SIMD8(repeating: -minusTwoK * 3 * cubic))
+        return s.addingProduct(xc * (er * r), twoDu)
+    }
+
+    @inline(__always)
+    private static func backwardRange(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
+        _ count: Int, _ derivative: (SIMD8<Float>) -> SIMD8<Float>
+    ) {
+        var i = 0
+        while i + 8 <= count {
+            SIMDMath.store(SIMDMath.load(dy + i) * derivative(SIMDMath.load(x + i)), dx + i)
+            i += 8
+        }
+        if i < count {
+            let n = count - i
+            let g = derivative(SIMDMath.loadPartial(x + i, n))
+            SIMDMath.storePartial(SIMDMath.loadPartial(dy + i, n) * g, dx + i, n)
+        }
+    }
+}

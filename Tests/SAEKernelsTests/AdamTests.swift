@@ -1,0 +1,197 @@
+import Foundation
+import XCTest
+@testable import SAEKernels
+
+/// `Adam.step`, `Adam.projectGradientOrthogonal`, `Adam.normalizeRows` against their twins
+/// and Double math; bitwise identity across thread counts.
+final class AdamTests: XCTestCase {
+    private struct State: Equatable {
+        var p: [Float], m: [Float], v: [Float]
+    }
+
+    private func adam(
+        _ s: inout State, _ g: [Float], lr: Double, beta1: Double = 0.9, beta2: Double = 0.999,
+        eps: Double = 1e-8, t: Int, threads: Int = 2, twin: Bool = false
+    ) {
+        let n = g.count
+        s.p.withUnsafeMutableBufferPointer { p in
+            s.m.withUnsafeMutableBufferPointer { m in
+                s.v.withUnsafeMutableBufferPointer { v in
+                    g.withUnsafeBufferPointer { gp in
+                        if twin {
+                            Reference.adamStep(parameters: p.baseAddress!, gradients: gp.baseAddress!,
+                                               firstMoment: m.baseAddress!, secondMoment: v.baseAddress!, count: n,
+                                               learningRate: lr, beta1: beta1, beta2: beta2, epsilon: eps, step: t)
+                        } else {
+                            Adam.step(parameters: p.baseAddress!, gradients: gp.baseAddress!,
+                                      firstMoment: m.baseAddress!, secondMoment: v.baseAddress!, count: n,
+                                      learningRate: lr, beta1: beta1, beta2: beta2, epsilon: eps, step: t,
+                                      threads: threads)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gradients for step `t`: normal, with every 13th exactly zero and a few tiny ones.
+    private func gradients(_ n: Int, step t: Int, seed: UInt64) -> [Float] {
+        var rng = TestRNG(seed: seed &* 31 &+ UInt64(t))
+        var g = randomArray(n, &rng, scale: 0.5)
+        for i in stride(from: 0, to: n, by: 13) { g[i] = 0 }
+        for i in stride(from: 5, to: n, by: 29) { g[i] *= 1e-6 }
+        return g
+    }
+
+    /// Five steps from the same start. Double math runs the same formulas in Double, with
+    /// the hyper-parameters the kernel sees (`Float(0.9)`, `Float(1 - 0.9)`, ...).
+    /// Tolerances: `v` (positive terms) `rtol 1e-6`; `m` can cancel, so `4e-7` times the
+    /// same recursion run on `|g|`; `p` moves by at most about `lr` per step and is rounded
+    /// once per step, so `|p - p_double| <= 2e-6 * lr * t + 7e-8 * t * |p|` (twice that
+    /// between fast and twin).
+    func testStepsMatchTwinAndDouble() {
+        let lr = 1e-3
+        let b1 = Double(Float(0.9)), c1 = Double(Float(0.1)), b2 = Double(Float(0.999)), c2 = Double(Float(0.001))
+        for n in KernelCheck.sizes + [40_000] {
+            var rng = TestRNG(seed: UInt64(n))
+            let p0 = randomArray(n, &rng)
+            var fast = State(p: p0, m: .init(repeating: 0, count: n), v: .init(repeating: 0, count: n))
+            var twin = fast
+            var pd = p0.map(Double.init), md = [Double](repeating: 0, count: n), vd = md, mScale = md
+            for t in 1...5 {
+                let g = gradients(n, step: t, seed: UInt64(n))
+                adam(&fast, g, lr: lr, t: t)
+                adam(&twin, g, lr: lr, t: t, twin: true)
+                let bc1 = 1 - Foundation.pow(0.9, Double(t)), bc2 = 1 - Foundation.pow(0.999, Double(t))
+                for i in 0..<n {
+                    let gi = Double(g[i])
+                    md[i] = b1 * md[i] + c1 * gi
+                    mScale[i] = b1 * mScale[i] + c1 * Swift.abs(gi)
+                    vd[i] = b2 * vd[i] + c2 * gi * gi
+                    pd[i] -= lr * (md[i] / bc1) / ((vd[i] / bc2).squareRoot() + Double(Float(1e-8)))
+                }
+                let what = "n=\(n) t=\(t)"
+                let pTol: (Int) -> Double = { _ in 2e-6 * lr * Double(t) }
+                let pRtol = 7e-8 * Double(t)
+                for (name, state) in [("fast", fast), ("twin", twin)] {
+                    KernelCheck.assertClose(state.m, md, tolerance: { 4e-7 * mScale[$0] + 1e-30 }, rtol: 0,
+                                            "\(name) m " + what)
+                    KernelCheck.assertClose(state.v, vd, rtol: 1e-6, atol: 1e-30, "\(name) v " + what)
+                    KernelCheck.assertClose(state.p, pd, tolerance: pTol, rtol: pRtol, "\(name) p " + what)
+                }
+                KernelCheck.assertClose(fast.p, twin.p.map(Double.init), tolerance: pTol, rtol: 2 * pRtol,
+                                        "fast vs twin p " + what)
+            }
+        }
+    }
+
+    /// Where eps goes: t = 1, g = 1, m = v = 0 gives mhat = vhat = 1, so the update is
+    /// `lr / (1 + eps)`. With eps = 0.5 that is lr / 1.5 (eps inside the sqrt would give
+    /// lr / sqrt(1.5); eps before the bias correction, lr / (1 + 0.5 / sqrt(0.001))).
+    func testEpsilonPlacementIsPyTorchs() {
+        for twin in [false, true] {
+            var s = State(p: [1, 1, 1, 1, 1, 1, 1, 1, 1], m: .init(repeating: 0, count: 9), v: .init(repeating: 0, count: 9))
+            adam(&s, .init(repeating: 1, count: 9), lr: 0.3, eps: 0.5, t: 1, twin: twin)
+            for i in 0..<9 { XCTAssertEqual(s.p[i], 1 - 0.3 / 1.5, accuracy: 1e-7, "twin=\(twin)") }
+            XCTAssertEqual(s.m[0], 0.1, accuracy: 1e-8); XCTAssertEqual(s.v[0], 0.001, accuracy: 1e-10)
+            // Zero gradient and zero moments: no move.
+            var z = State(p: [2, -3], m: [0, 0], v: [0, 0])
+            adam(&z, [0, 0], lr: 0.3, t: 7, twin: twin)
+            XCTAssertEqual(z.p, [2, -3])
+        }
+    }
+
+    func testStepThreadCountsAreBitwiseIdentical() {
+        let n = 100_003
+        var rng = TestRNG(seed: 77)
+        let start = State(p: randomArray(n, &rng), m: .init(repeating: 0, count: n), v: .init(repeating: 0, count: n))
+        var one = start
+        for t in 1...3 { adam(&one, gradients(n, step: t, seed: 77), lr: 1e-3, t: t, threads: 1) }
+        for threads in [2, 3] {
+            var other = start
+            for t in 1...3 { adam(&other, gradients(n, step: t, seed: 77), lr: 1e-3, t: t, threads: threads) }
+            KernelCheck.assertBitwiseEqual(other.p, one.p, "p threads=\(threads)")
+            KernelCheck.assertBitwiseEqual(other.m, one.m, "m threads=\(threads)")
+            KernelCheck.assertBitwiseEqual(other.v, one.v, "v threads=\(threads)")
+        }
+    }
+
+    // MARK: - Decoder unit-norm constraint
+
+    private func project(_ w: [Float], _ g: [Float], rows: Int, d: Int, threads: Int = 2, twin: Bool = false) -> [Float] {
+        var out = g
+        w.withUnsafeBufferPointer { wp in
+            out.withUnsafeMutableBufferPointer { gp in
+                if twin { Reference.projectGradientOrthogonal(wp.baseAddress!, gp.baseAddress!, rows: rows, d: d) }
+                else { Adam.projectGradientOrthogonal(wp.baseAddress!, gp.baseAddress!, rows: rows, d: d, threads: threads) }
+            }
+        }
+        return out
+    }
+
+    private func normalize(_ w: [Float], rows: Int, d: Int, threads: Int = 2, twin: Bool = false) -> [Float] {
+        var out = w
+        out.withUnsafeMutableBufferPointer { p in
+            if twin { Reference.normalizeRows(p.baseAddress!, rows: rows, d: d) }
+            else { Adam.normalizeRows(p.baseAddress!, rows: rows, d: d, threads: threads) }
+        }
+        return out
+    }
+
+    /// Row 1 is all zeros (must stay untouched). Tolerances: projected gradient vs Double
+    /// `atol 2e-6 * max|g|`-scale (Float dot products over d), normalised rows `rtol 3e-7`.
+    func testProjectionAndNormalizationMatchTwinAndDouble() {
+        for d in KernelCheck.sizes + [2048] {
+            for rows in [0, 1, 3] {
+                var rng = TestRNG(seed: UInt64(d * 7 + rows))
+                var w = randomArray(rows * d, &rng, scale: 0.2)
+                let g = randomArray(rows * d, &rng)
+                if rows > 1 { for j in 0..<d { w[d + j] = 0 } }
+                let what = "rows=\(rows) d=\(d)"
+
+                // Double math.
+                var gd = [Double](), wd = [Double]()
+                for r in 0..<rows {
+                    let wr = w[(r * d)..<(r * d + d)].map(Double.init), gr = g[(r * d)..<(r * d + d)].map(Double.init)
+                    let ww = zip(wr, wr).map(*).reduce(0, +), gw = zip(gr, wr).map(*).reduce(0, +)
+                    gd += ww == 0 ? gr : zip(gr, wr).map { $0 - gw / ww * $1 }
+                    wd += ww == 0 ? wr : wr.map { $0 / ww.squareRoot() }
+                }
+                let gScale = 2e-6 * (1 + Double(d).squareRoot() / 8)
+                let fastG = project(w, g, rows: rows, d: d), twinG = project(w, g, rows: rows, d: d, twin: true)
+                KernelCheck.assertClose(fastG, gd, rtol: 0, atol: gScale, "fast projection " + what)
+                KernelCheck.assertClose(twinG, gd, rtol: 1e-7, atol: 1e-12, "twin projection " + what)
+                KernelCheck.assertClose(fastG, twinG, rtol: 0, atol: gScale, "fast vs twin projection " + what)
+                if rows > 1 { XCTAssertEqual(Array(fastG[d..<(2 * d)]), Array(g[d..<(2 * d)]), "zero row " + what) }
+                // After projection the gradient is orthogonal to its row.
+                for r in 0..<rows where d > 0 {
+                    var dot = 0.0, gg = 0.0
+                    for j in 0..<d { dot += Double(fastG[r * d + j]) * Double(w[r * d + j]); gg += Double(g[r * d + j] * g[r * d + j]) }
+                    let ww = (0..<d).reduce(0.0) { $0 + Double(w[r * d + $1] * w[r * d + $1]) }
+                    XCTAssertLessThanOrEqual(Swift.abs(dot), 1e-6 * (gg * ww).squareRoot() + 1e-30, "orthogonality " + what)
+                }
+
+                let fastW = normalize(w, rows: rows, d: d), twinW = normalize(w, rows: rows, d: d, twin: true)
+                KernelCheck.assertClose(fastW, wd, rtol: 3e-7, atol: 1e-30, "fast normalize " + what)
+                KernelCheck.assertClose(twinW, wd, rtol: 6e-8, atol: 1e-30, "twin normalize " + what)
+                KernelCheck.assertClose(fastW, twinW.map(Double.init), rtol: 3e-7, atol: 1e-30, "fast vs twin normalize " + what)
+                for r in 0..<rows where r != 1 && d > 0 {
+                    let norm = (0..<d).reduce(0.0) { $0 + Double(fastW[r * d + $1]) * Double(fastW[r * d + $1]) }.squareRoot()
+                    XCTAssertEqual(norm, 1, accuracy: 3e-7, "unit norm " + what)
+                }
+                if rows > 1 { XCTAssertTrue(fastW[d..<(2 * d)].allSatisfy { $0 == 0 }, "zero row stays zero " + what) }
+            }
+        }
+    }
+
+    func testConstraintThreadCountsAreBitwiseIdentical() {
+        let rows = 301, d = 509
+        var rng = TestRNG(seed: 91)
+        let w = randomArray(rows * d, &rng, scale: 0.1), g = randomArray(rows * d, &rng)
+        let g1 = project(w, g, rows: rows, d: d, threads: 1), w1 = normalize(w, rows: rows, d: d, threads: 1)
+        for t in [2, 3] {
+            KernelCheck.assertBitwiseEqual(project(w, g, rows: rows, d: d, threads: t), g1, "projection threads=\(t)")
+            KernelCheck.assertBitwiseEqual(normalize(w, rows: rows, d: d, threads: t), w1, "normalize threads=\(t)")
+        }
+    }
+}
