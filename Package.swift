@@ -30,7 +30,7 @@ let package = Package(
         // MARK: - Implementation
         .target(name: "SAEKernels", dependencies: ["_SAEKernelsAVX512"], swiftSettings: kernelFlags),
         .target(name: "SAEModel", dependencies: ["SAEKernels"], swiftSettings: kernelFlags),
-        .executableTarget(name: "SAEBench", dependencies: ["SAEKernels"]),
+        .executableTarget(name: "SAEBench", dependencies: ["SAEKernels", "SAEModel"]),
         .executableTarget(name: "SAECLI", dependencies: ["SAEModel"]),
 
         // MARK: - Implementation details

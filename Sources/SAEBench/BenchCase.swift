@@ -30,6 +30,8 @@ struct Runner {
     /// Extra fields for the JSON line (e.g. measured L0).
     var extra: [String: Double] = [:]
     var keepAlive: [AnyObject] = []
+    /// Extra fields read after the timed runs (e.g. the L0 the steps measured).
+    var report: (() -> [String: Double])? = nil
 }
 
 /// A 64-byte aligned Float buffer filled with a deterministic pattern in [-1, 1).

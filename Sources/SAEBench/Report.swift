@@ -55,7 +55,8 @@ struct Report {
             print(pad(c.kernel, 20) + pad(c.shape, 30) + lpad("\(threads)", 4) + lpad(fmt(fastMs), 11)
                   + lpad(naiveMs.map(fmt) ?? "-", 11) + "  " + pad(naiveMs == nil ? "" : (c.naiveShape ?? "same"), 26)
                   + lpad(speedup.map { fmt($0) + "x" } ?? "-", 10) + lpad(gflops.map(fmt) ?? "-", 9)
-                  + lpad(gbps.map(fmt) ?? "-", 8) + lpad(peakPct.map { fmt($0) } ?? "-", 8))
+                  + lpad(gbps.map(fmt) ?? "-", 8) + lpad(peakPct.map { fmt($0) } ?? "-", 8)
+                  + extra.sorted { $0.key < $1.key }.map { "  \($0.key)=\(fmt($0.value))" }.joined())
         }
         fflush(stdout)
     }

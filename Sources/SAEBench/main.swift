@@ -4,7 +4,7 @@ import SAEKernels
 // sae-bench: SAEKit's kernels against their naive twins, as a table or JSON lines.
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
-let cases = KernelCases.all().filter { c in
+let cases = (KernelCases.all() + TrainingCases.all()).filter { c in
     options.filters.isEmpty || options.filters.contains { c.kernel.contains($0) || c.shape.contains($0) }
 }
 if options.list {
@@ -24,7 +24,7 @@ for c in cases {
         if options.naive, let naive = runner.naive {
             naiveMs = Timing.medianMs(warmup: 0, repeats: 1, budgetSeconds: 30, naive)
         }
-        report.row(c, threads: threads, fastMs: fastMs, naiveMs: naiveMs, extra: runner.extra)
+        report.row(c, threads: threads, fastMs: fastMs, naiveMs: naiveMs, extra: runner.extra.merging(runner.report?() ?? [:]) { $1 })
         blackHole(runner.keepAlive)
     }
 }

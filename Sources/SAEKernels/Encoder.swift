@@ -24,10 +24,11 @@ public enum Encoder {
         }
     }
 
-    /// Rows per chunk in the fused sparse encoders: one chunk's pre-activations stay in
-    /// cache between the GEMM that writes them and the pass that selects from them.
+    /// Rows per chunk in the fused sparse encoders: one chunk's pre-activations (at most
+    /// 32 Mi floats, 128 MiB) are written by the GEMM and consumed by the selection pass
+    /// without ever storing the whole batch's; fewer, larger chunks repack W_enc less often.
     package static func chunkRows(dSae: Int) -> Int {
-        max(64, min(2048, (16 << 20) / max(1, dSae)) / 32 * 32)
+        max(64, min(4096, (32 << 20) / max(1, dSae)) / 32 * 32)
     }
 
     /// TopK codes: per row, the `k` largest pre-activations (indices), with values

@@ -29,8 +29,8 @@ public enum GELU {
         let parts = SIMDMath.parts(work: count, threads: threads)
         Parallel.forRanges(count, threads: parts, granule: 64) { r in
             switch variant {
-            case .exact: SIMDMath.map(x + r.lowerBound, y + r.lowerBound, r.count) { exactForward($0) }
-            case .tanh: SIMDMath.map(x + r.lowerBound, y + r.lowerBound, r.count) { tanhForward($0) }
+            case .exact: exactForwardRange(x + r.lowerBound, y + r.lowerBound, r.count)
+            case .tanh: tanhForwardRange(x + r.lowerBound, y + r.lowerBound, r.count)
             }
         }
     }
@@ -51,21 +51,72 @@ public enum GELU {
         precondition(threads >= 1, "GELU.backward: threads must be >= 1, got \(threads)")
         let parts = SIMDMath.parts(work: count, threads: threads)
         Parallel.forRanges(count, threads: parts, granule: 64) { r in
+            let lo = r.lowerBound
             switch variant {
-            case .exact: backwardRange(x + r.lowerBound, dy + r.lowerBound, dx + r.lowerBound, r.count) {
-                exactDerivative($0)
-            }
-            case .tanh: backwardRange(x + r.lowerBound, dy + r.lowerBound, dx + r.lowerBound, r.count) {
-                tanhDerivative($0)
-            }
+            case .exact: exactBackwardRange(x + lo, dy + lo, dx + lo, r.count)
+            case .tanh: tanhBackwardRange(x + lo, dy + lo, dx + lo, r.count)
             }
         }
     }
 
     // MARK: - Implementation
-    // The per-vector functions are `@_transparent` (mandatory inlining): with
-    // `@inline(__always)` the SIL inliner gives up on them inside the range loops, whose
-    // generic SIMD code counts as many blocks, and each vector would pay a call.
+    // One out-of-line loop per variant and direction, calling its per-vector function
+    // directly (no closure), the tail as one more zero-padded vector. The per-vector
+    // functions are `@_transparent` (mandatory inlining); see `SIMDMath` for why.
+
+    @inline(never)
+    static func exactForwardRange(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        var i = 0
+        while i < count {
+            let n = min(8, count - i)
+            let v = n == 8 ? SIMDMath.load(x + i) : SIMDMath.loadPartial(x + i, n)
+            let r = exactForward(v)
+            if n == 8 { SIMDMath.store(r, y + i) } else { SIMDMath.storePartial(r, y + i, n) }
+            i += 8
+        }
+    }
+
+    @inline(never)
+    static func tanhForwardRange(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        var i = 0
+        while i < count {
+            let n = min(8, count - i)
+            let v = n == 8 ? SIMDMath.load(x + i) : SIMDMath.loadPartial(x + i, n)
+            let r = tanhForward(v)
+            if n == 8 { SIMDMath.store(r, y + i) } else { SIMDMath.storePartial(r, y + i, n) }
+            i += 8
+        }
+    }
+
+    @inline(never)
+    static func exactBackwardRange(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ count: Int
+    ) {
+        var i = 0
+        while i < count {
+            let n = min(8, count - i)
+            let v = n == 8 ? SIMDMath.load(x + i) : SIMDMath.loadPartial(x + i, n)
+            let g = n == 8 ? SIMDMath.load(dy + i) : SIMDMath.loadPartial(dy + i, n)
+            let r = g * exactDerivative(v)
+            if n == 8 { SIMDMath.store(r, dx + i) } else { SIMDMath.storePartial(r, dx + i, n) }
+            i += 8
+        }
+    }
+
+    @inline(never)
+    static func tanhBackwardRange(
+        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ count: Int
+    ) {
+        var i = 0
+        while i < count {
+            let n = min(8, count - i)
+            let v = n == 8 ? SIMDMath.load(x + i) : SIMDMath.loadPartial(x + i, n)
+            let g = n == 8 ? SIMDMath.load(dy + i) : SIMDMath.loadPartial(dy + i, n)
+            let r = g * tanhDerivative(v)
+            if n == 8 { SIMDMath.store(r, dx + i) } else { SIMDMath.storePartial(r, dx + i, n) }
+            i += 8
+        }
+    }
 
     private static let sqrtHalf: Float = 0.707_106_781_186_547_524
     private static let invSqrt2Pi: Float = 0.398_942_280_401_432_678
@@ -114,22 +165,5 @@ public enum GELU {
         let twoDu = SIMD8<Float>(repeating: -minusTwoK)
             .addingProduct(x2, SIMD8(repeating: -minusTwoK * 3 * cubic))
         return s.addingProduct(xc * (er * r), twoDu)
-    }
-
-    @inline(__always)
-    private static func backwardRange(
-        _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
-        _ count: Int, _ derivative: (SIMD8<Float>) -> SIMD8<Float>
-    ) {
-        var i = 0
-        while i + 8 <= count {
-            SIMDMath.store(SIMDMath.load(dy + i) * derivative(SIMDMath.load(x + i)), dx + i)
-            i += 8
-        }
-        if i < count {
-            let n = count - i
-            let g = derivative(SIMDMath.loadPartial(x + i, n))
-            SIMDMath.storePartial(SIMDMath.loadPartial(dy + i, n) * g, dx + i, n)
-        }
     }
 }

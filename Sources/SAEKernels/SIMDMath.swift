@@ -32,19 +32,40 @@ public enum SIMDMath {
     /// `y[i] = e^(x[i])` for `i` in `0..<count` (flat buffers; `y` may equal `x`).
     public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         precondition(count >= 0, "SIMDMath.exp: negative count \(count)")
-        map(x, y, count) { expKernel($0) }
+        var i = 0
+        while i < count {
+            let n = min(8, count - i)
+            let v = n == 8 ? load(x + i) : loadPartial(x + i, n)
+            let r = expKernel(v)
+            if n == 8 { store(r, y + i) } else { storePartial(r, y + i, n) }
+            i += 8
+        }
     }
 
     /// `y[i] = erf(x[i])` for `i` in `0..<count` (flat buffers; `y` may equal `x`).
     public static func erf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         precondition(count >= 0, "SIMDMath.erf: negative count \(count)")
-        map(x, y, count) { erfKernel($0) }
+        var i = 0
+        while i < count {
+            let n = min(8, count - i)
+            let v = n == 8 ? load(x + i) : loadPartial(x + i, n)
+            let r = erfKernel(v)
+            if n == 8 { store(r, y + i) } else { storePartial(r, y + i, n) }
+            i += 8
+        }
     }
 
     /// `y[i] = tanh(x[i])` for `i` in `0..<count` (flat buffers; `y` may equal `x`).
     public static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         precondition(count >= 0, "SIMDMath.tanh: negative count \(count)")
-        map(x, y, count) { tanhKernel($0) }
+        var i = 0
+        while i < count {
+            let n = min(8, count - i)
+            let v = n == 8 ? load(x + i) : loadPartial(x + i, n)
+            let r = tanhKernel(v)
+            if n == 8 { store(r, y + i) } else { storePartial(r, y + i, n) }
+            i += 8
+        }
     }
 
     // MARK: - Implementation (inlined into the kernels of this module)
@@ -52,6 +73,11 @@ public enum SIMDMath {
     // operations count as many SIL blocks, and past its block budget the SIL inliner
     // leaves `@inline(__always)` callees as calls (measured: 48 calls to `expKernel` in
     // Softmax). The stdlib marks its own SIMD operators `@_transparent` for the same reason.
+    // For the same reason the loops below call the kernels directly, never through a
+    // closure: a closure around an inlined kernel is too big for the inliner and costs a
+    // call (and a reload of every constant) per vector.
+    // Loops handle the tail as one more zero-padded vector, so every element goes through
+    // the same instructions and the kernel is instantiated once per loop.
 
     @_transparent
     static func expKernel(_ x: SIMD8<Float>) -> SIMD8<Float> {
@@ -140,22 +166,7 @@ public enum SIMDMath {
         p = SIMD8(repeating: 1.333_144_220_36e-1).addingProduct(p, z)
         p = SIMD8(repeating: -3.333_328_194_22e-1).addingProduct(p, z)
         let small = x.addingProduct(x, p * z)
-        return largeSigned.replacing(with: small, where: ax .< 0.625)
-    }
-
-    /// `y[i] = f(x[i])` over whole vectors, the tail padded with zeros so every element
-    /// goes through the same vector code.
-    @inline(__always)
-    static func map(
-        _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int,
-        _ f: (SIMD8<Float>) -> SIMD8<Float>
-    ) {
-        var i = 0
-        while i + 8 <= count {
-            store(f(load(x + i)), y + i)
-            i += 8
-        }
-        if i < count { storePartial(f(loadPartial(x + i, count - i)), y + i, count - i) }
+        return largeSigned.replacing(with: small, where: ax .< 0.7)
     }
 
     // MARK: - Loads, stores, horizontal reductions, work split (module-internal helpers)

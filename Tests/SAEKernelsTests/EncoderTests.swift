@@ -66,10 +66,10 @@ final class EncoderTests: XCTestCase {
 
     /// TopK codes: each row's k entries are a valid top-k of the exact pre-activations (every
     /// kept value >= every dropped one, up to the tolerance), values are ReLU(pre), ordered by
-    /// decreasing value. Wide enough (d_sae 65536) that the batch spans several chunks.
+    /// decreasing value. Wide enough (d_sae 131072, the widest the issue names) that the batch spans several chunks.
     func testTopKCodesAreTheTopKAcrossChunks() {
         for layout in [Transposition.none, .transposed] {
-            let batch = 300, dIn = 9, dSae = 65536, k = 33
+            let batch = 300, dIn = 5, dSae = 131072, k = 33
             XCTAssertLessThan(Encoder.chunkRows(dSae: dSae), batch, "the test must cross chunks")
             let c = Case(batch: batch, dIn: dIn, dSae: dSae, layout: layout, centred: true, seed: 77)
             let (pre, tol) = c.exact()
@@ -95,7 +95,7 @@ final class EncoderTests: XCTestCase {
 
     /// ReLU codes collected sparsely equal the dense ReLU output, across chunks.
     func testSparseReLUCodesEqualDenseOutput() {
-        let batch = 301, dIn = 11, dSae = 65536
+        let batch = 301, dIn = 6, dSae = 131072
         let c = Case(batch: batch, dIn: dIn, dSae: dSae, layout: .none, centred: true, seed: 78)
         var dense = [Float](repeating: 0, count: batch * dSae)
         let codes = c.withPointers { x, w, be, bd -> SparseCodes in

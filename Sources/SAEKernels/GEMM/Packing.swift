@@ -68,12 +68,22 @@ enum GEMMPacking {
                     }
                 }
             } else {
-                // B(p, j) = b[j*ldb + p]: walk each stored row, scatter with stride NR.
-                for jj in 0..<cols {
-                    let src = b + (j0 + panel + jj) * ldb + p0
-                    for p in 0..<kc { d[p * nr + jj] = src[p] }
-                }
-                if cols < nr {
+                // B(p, j) = b[j*ldb + p]: for each p gather one value from each of the NR
+                // stored rows (each row streams through its own cache lines), write NR
+                // contiguous values.
+                if cols == nr {
+                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: nr) { rows in
+                        for jj in 0..<nr { rows[jj] = b + (j0 + panel + jj) * ldb + p0 }
+                        for p in 0..<kc {
+                            let o = d + p * nr
+                            for jj in 0..<nr { o[jj] = rows[jj][p] }
+                        }
+                    }
+                } else {
+                    for jj in 0..<cols {
+                        let src = b + (j0 + panel + jj) * ldb + p0
+                        for p in 0..<kc { d[p * nr + jj] = src[p] }
+                    }
                     for p in 0..<kc { for jj in cols..<nr { d[p * nr + jj] = 0 } }
                 }
             }

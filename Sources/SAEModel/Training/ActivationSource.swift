@@ -11,3 +11,11 @@ public protocol ActivationSource {
     /// it wrote; 0 means the source is exhausted. Throws on bad input (naming the file).
     mutating func fill(_ buffer: UnsafeMutablePointer<Float>, maxRows: Int) throws -> Int
 }
+
+/// A source that can say where it stands, so a checkpoint resumes it exactly.
+public protocol ResumableActivationSource: ActivationSource {
+    /// The source's position as strings (e.g. the next context index, an RNG state).
+    func checkpointState() -> [String: String]
+    /// Puts the source back where `checkpointState()` said it was.
+    mutating func restore(checkpointState: [String: String]) throws
+}

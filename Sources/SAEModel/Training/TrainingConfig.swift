@@ -1,0 +1,118 @@
+import SAEKernels
+
+/// Everything that decides a training run. Same config and seed, same weights, whatever
+/// the thread count. Defaults follow the published setups (Adam 0.9/0.999, LR warm-up,
+/// L1 warm-up, unit-norm decoder).
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    public var architecture: SAEArchitecture = .standard
+    public var dSae: Int = 4096
+    /// TopK / BatchTopK: active latents per row (mean per row for BatchTopK).
+    public var k: Int = 32
+    public var l1Coefficient: Float = 5
+    /// Steps over which the L1 coefficient rises linearly from 0 (0: none).
+    public var l1WarmupSteps: Int = 0
+    public var learningRate: Double = 4e-4
+    public var adamBeta1: Double = 0.9
+    public var adamBeta2: Double = 0.999
+    public var adamEpsilon: Double = 1e-8
+    /// Steps over which the learning rate rises linearly from 0.
+    public var lrWarmupSteps: Int = 0
+    public var lrDecay: LearningRateDecay = .constant
+    /// Fraction of the run, at its end, over which the learning rate decays (to 0 for
+    /// linear, to `minLearningRateFraction` for cosine).
+    public var lrDecayFraction: Double = 0.2
+    public var minLearningRateFraction: Double = 0
+    /// Clip the global gradient norm to this value (nil: no clipping).
+    public var gradientClipNorm: Double? = nil
+    public var batchSize: Int = 4096
+    /// Training stops after this many activation rows (tokens).
+    public var trainTokens: Int = 10_000_000
+    public var seed: UInt64 = 42
+    public var threads: Int = Parallel.defaultThreads
+    /// The shuffled buffer holds this many batches; refilled and reshuffled when half empty.
+    public var bufferBatches: Int = 32
+    public var resampling: Resampling = .none
+    /// Scale inputs so that the mean ||x|| is sqrt(d_in); folded into the weights on save.
+    public var normalizeInput: Bool = false
+    public var bDecInit: BDecInit = .geometricMedian
+    /// Rows used to estimate b_dec and the input scale.
+    public var initSampleRows: Int = 8192
+    public var logEverySteps: Int = 100
+    /// Window for the dead / low-frequency fractions in the log.
+    public var frequencyWindowTokens: Int = 1_000_000
+    /// Save per-feature firing frequencies every this many tokens (0: never).
+    public var frequencySnapshotTokens: Int = 0
+    /// AuxK (TopK, BatchTopK): latents that have not fired for this many tokens are dead.
+    public var deadTokens: Int = 1_000_000
+    /// AuxK: how many dead latents reconstruct the residual (0: no AuxK loss).
+    public var kAux: Int = 0
+    public var auxCoefficient: Float = 1.0 / 32
+    /// Codes denser than this fraction of d_sae use the dense backward.
+    public var denseDensity: Double = 0.05
+    /// Keep the encoder orthogonal to these directions (each d_in long) after every step.
+    public var encoderOrthogonalTo: [[Float]] = []
+    /// Write a checkpoint every this many tokens (0: never) into `checkpointDirectory`.
+    public var checkpointTokens: Int = 0
+    public var checkpointDirectory: String? = nil
+    /// BatchTopK: EMA rate of the inference threshold (the smallest kept activation).
+    public var thresholdMomentum: Double = 0.99
+
+    public init() {}
+
+    public enum LearningRateDecay: String, Codable, Sendable { case constant, linear, cosine }
+
+    public enum BDecInit: String, Codable, Sendable { case zeros, mean, geometricMedian = "geometric_median" }
+
+    public enum Resampling: Codable, Sendable, Equatable {
+        case none
+        /// Every `everyTokens`, re-initialise latents whose firing frequency over that period is
+        /// below `frequencyBelow`.
+        case reinit(everyTokens: Int, frequencyBelow: Double)
+        /// Anthropic's scheme ("Towards Monosemanticity"): every `everyTokens`, for latents that
+        /// did not fire in that period, pick inputs with probability proportional to their squared
+        /// reconstruction loss (over `sampleRows` rows), set the decoder row to the normalised
+        /// input, the encoder column to it times 0.2 x the mean alive encoder norm, b_enc to 0,
+        /// and reset those latents' Adam moments.
+        case anthropic(everyTokens: Int, sampleRows: Int)
+    }
+
+    /// Checks the values; the message names the field and the problem.
+    public func validate(dIn: Int) throws {
+        func bad(_ s: String) -> TrainingError { .invalidConfig(s) }
+        guard dIn > 0 else { throw bad("d_in must be positive, got \(dIn)") }
+        guard dSae > 0 else { throw bad("d_sae must be positive, got \(dSae)") }
+        guard batchSize > 0 else { throw bad("batch size must be positive, got \(batchSize)") }
+        guard trainTokens >= batchSize else { throw bad("train tokens (\(trainTokens)) must be at least one batch (\(batchSize))") }
+        guard learningRate > 0, learningRate.isFinite else { throw bad("learning rate must be positive, got \(learningRate)") }
+        guard (0..<1).contains(adamBeta1), (0..<1).contains(adamBeta2) else { throw bad("Adam betas must be in [0, 1)") }
+        guard threads >= 1 else { throw bad("threads must be >= 1, got \(threads)") }
+        guard bufferBatches >= 2 else { throw bad("the buffer must hold at least 2 batches, got \(bufferBatches)") }
+        guard l1Coefficient >= 0, l1Coefficient.isFinite else { throw bad("l1 coefficient must be >= 0, got \(l1Coefficient)") }
+        if architecture == .topk || architecture == .batchtopk {
+            guard k >= 1 && k <= dSae else { throw bad("k must be in 1...\(dSae), got \(k)") }
+        }
+        if architecture == .jumprelu { throw bad("JumpReLU SAEs are loaded and run, not trained here; train batchtopk to get a JumpReLU threshold") }
+        guard lrDecayFraction >= 0 && lrDecayFraction <= 1 else { throw bad("lr decay fraction must be in [0, 1]") }
+        for (i, d) in encoderOrthogonalTo.enumerated() where d.count != dIn {
+            throw bad("orthogonal direction \(i) has \(d.count) entries, d_in is \(dIn)")
+        }
+        if checkpointTokens > 0 && checkpointDirectory == nil { throw bad("checkpoint tokens set without a checkpoint directory") }
+    }
+}
+
+/// Why training stopped or refused to start.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case invalidConfig(String)
+    case nonFinite(step: Int, what: String)
+    case sourceExhausted(tokens: Int)
+    case checkpoint(String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfig(let s): return "invalid training config: \(s)"
+        case .nonFinite(let step, let what): return "training diverged at step \(step): \(what) is not finite (lower the learning rate or enable gradient clipping)"
+        case .sourceExhausted(let n): return "the activation source ran out after \(n) tokens, before one batch"
+        case .checkpoint(let s): return "checkpoint: \(s)"
+        }
+    }
+}

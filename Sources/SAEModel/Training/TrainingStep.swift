@@ -1,0 +1,242 @@
+import SAEKernels
+
+/// One SAE training step's forward and backward pass: the loss, its gradients and the
+/// batch's codes, on SAEKernels.
+///
+/// Loss (per batch of B rows, `x_c = x - b_dec`, codes `f`, `x_hat = f W_dec + b_dec`):
+/// - standard: `(1/B) sum_r ||x_r - x_hat_r||^2 + l1 (1/B) sum_r sum_j f_rj` (decoder rows
+///   are kept at unit norm by the trainer, so the L1 needs no norm weighting);
+/// - topk / batchtopk: the same MSE, plus the AuxK term when enabled:
+///   `auxCoefficient * ||e - e_hat||^2 / ||e - mean(e)||^2` (sums over the batch) with the
+///   detached residual `e = x - x_hat` and `e_hat` decoded (no bias) from the top `kAux`
+///   pre-activations among dead latents (OpenAI's "Scaling and evaluating sparse autoencoders").
+///
+/// Once the codes are sparse, every product after the encoder GEMM runs on the active
+/// latents only (SparseDecode, SparseBackward); when they are dense (density above
+/// `denseDensity`, e.g. in the first steps of a ReLU SAE) the step uses four dense GEMMs
+/// instead. Both paths compute the same gradients up to Float rounding.
+struct TrainingStep {
+    enum Path: Equatable { case sparse, dense }
+
+    struct Options {
+        var architecture: SAEArchitecture
+        var k: Int = 0
+        var l1Coefficient: Float = 0
+        var threads: Int = Parallel.defaultThreads
+        /// AuxK: latents counted as dead (nil or none: no aux loss), kAux, coefficient.
+        var deadLatents: [Int32]? = nil
+        var kAux: Int = 0
+        var auxCoefficient: Float = 1.0 / 32
+        /// BatchTopK: candidates kept per row before the batch-wide selection.
+        var batchTopKCandidatesPerRow: Int = 0
+    }
+
+    struct Outcome {
+        var path: Path
+        var codes: SparseCodes
+        var statistics: ReconstructionStatistics
+        var mseLoss: Double
+        var l1: Double
+        var auxLoss: Double
+        var loss: Double
+        /// Mean number of latents with a positive activation per row.
+        var l0: Double
+        /// BatchTopK: the smallest activation the batch-wide selection kept.
+        var batchTopKMinimum: Float?
+    }
+
+    /// Computes the loss and writes the gradients (overwriting `grads`).
+    static func run(
+        _ p: TrainingParameters, x: UnsafePointer<Float>, rows: Int, options o: Options,
+        path: Path, grads: inout TrainingGradients
+    ) -> Outcome {
+        let dIn = p.dIn, dSae = p.dSae, t = o.threads
+        precondition(rows > 0, "TrainingStep: empty batch")
+        grads.zero()
+        var xc = [Float](repeating: 0, count: rows * dIn)
+        p.bDec.withUnsafeBufferPointer { bd in
+            xc.withUnsafeMutableBufferPointer { out in
+                for r in 0..<rows { for i in 0..<dIn { out[r * dIn + i] = x[r * dIn + i] - bd[i] } }
+            }
+        }
+        // Forward: the codes.
+        var batchMin: Float? = nil
+        let codes: SparseCodes = xc.withUnsafeBufferPointer { xcp in
+            p.wEncT.withUnsafeBufferPointer { we in p.bEnc.withUnsafeBufferPointer { be in
+                switch o.architecture {
+                case .topk:
+                    return Encoder.forwardTopK(x: xcp.baseAddress!, batch: rows, dIn: dIn, dSae: dSae, wEnc: we.baseAddress!,
+                                               layout: .transposed, bEnc: be.baseAddress!, bDec: nil, k: o.k, threads: t)
+                case .batchtopk:
+                    let (c, m) = BatchTopK.select(x: xcp.baseAddress!, rows: rows, dIn: dIn, dSae: dSae, wEncT: we.baseAddress!,
+                                                  bEnc: be.baseAddress!, k: o.k, candidatesPerRow: o.batchTopKCandidatesPerRow,
+                                                  threads: t)
+                    batchMin = m
+                    return c
+                case .standard, .jumprelu:
+                    return Encoder.forwardSparse(x: xcp.baseAddress!, batch: rows, dIn: dIn, dSae: dSae, wEnc: we.baseAddress!,
+                                                 layout: .transposed, bEnc: be.baseAddress!, bDec: nil, threads: t)
+                }
+            }}
+        }
+        let l1Grad = o.architecture == .standard ? o.l1Coefficient / Float(rows) : 0
+        var xHat = [Float](repeating: 0, count: rows * dIn)
+        var g = [Float](repeating: 0, count: rows * dIn)
+        var stats = ReconstructionStatistics(d: dIn)
+        var dpre = [Float](repeating: 0, count: codes.nonzeroCount)
+
+        // Decode, the output gradient G = (2/B)(x_hat - x), and b_dec's share of it.
+        func outputGradient() {
+            stats = xHat.withUnsafeBufferPointer { Reductions.reconstructionStatistics(x, $0.baseAddress!, rows: rows, d: dIn, threads: t) }
+            let scale = 2 / Float(rows)
+            for r in 0..<rows { for i in 0..<dIn { g[r * dIn + i] = scale * (xHat[r * dIn + i] - x[r * dIn + i]) } }
+            for r in 0..<rows { for i in 0..<dIn { grads.bDec[i] += g[r * dIn + i] } }
+        }
+
+        if path == .sparse {
+            p.wDec.withUnsafeBufferPointer { wd in p.bDec.withUnsafeBufferPointer { bd in xHat.withUnsafeMutableBufferPointer { xh in
+                SparseDecode.decode(codes, weights: wd.baseAddress!, d: dIn, bias: bd.baseAddress!, out: xh.baseAddress!, threads: t)
+            }}}
+            outputGradient()
+            sparseBackward(p, codes: codes, g: g, xc: xc, l1Grad: l1Grad, dpre: &dpre, grads: &grads, threads: t)
+        } else {
+            denseForwardBackward(p, codes: codes, xc: xc, x: x, rows: rows, l1Grad: l1Grad, xHat: &xHat,
+                                 stats: &stats, g: &g, dpre: &dpre, grads: &grads, threads: t)
+        }
+
+        var l1 = 0.0, active = 0
+        for v in codes.values { l1 += Double(v); if v > 0 { active += 1 } }
+        l1 /= Double(rows)
+        let mseLoss = stats.sumSquaredError / Double(rows)
+        var auxLoss = 0.0
+        if let dead = o.deadLatents, !dead.isEmpty, o.kAux > 0, o.architecture != .standard {
+            auxLoss = AuxK.addGradients(p, x: x, xc: xc, xHat: xHat, rows: rows, dead: dead, kAux: o.kAux,
+                                        coefficient: o.auxCoefficient, grads: &grads, threads: t)
+        }
+        let loss = mseLoss + Double(o.architecture == .standard ? o.l1Coefficient : 0) * l1 + auxLoss
+        return Outcome(path: path, codes: codes, statistics: stats, mseLoss: mseLoss, l1: l1, auxLoss: auxLoss,
+                       loss: loss, l0: Double(active) / Double(rows), batchTopKMinimum: batchMin)
+    }
+
+    /// Backward through the active latents only.
+    static func sparseBackward(
+        _ p: TrainingParameters, codes: SparseCodes, g: [Float], xc: [Float], l1Grad: Float,
+        dpre: inout [Float], grads: inout TrainingGradients, threads t: Int
+    ) {
+        let dIn = p.dIn
+        let byFeature = SparseCodesByFeature(codes)
+        // dL/df on the entries, then through the ReLU (entries with f = 0 pass nothing).
+        g.withUnsafeBufferPointer { gp in p.wDec.withUnsafeBufferPointer { wd in dpre.withUnsafeMutableBufferPointer { dp in
+            SparseBackward.codeGradients(codes, outputGradient: gp.baseAddress!, weights: wd.baseAddress!, d: dIn,
+                                         into: dp.baseAddress!, threads: t)
+        }}}
+        for e in 0..<dpre.count { dpre[e] = codes.values[e] > 0 ? dpre[e] + l1Grad : 0 }
+        codes.values.withUnsafeBufferPointer { f in g.withUnsafeBufferPointer { gp in grads.wDec.withUnsafeMutableBufferPointer { gw in
+            SparseBackward.accumulateWeightGradients(codes, byFeature: byFeature, coefficients: f.baseAddress!, inputs: gp.baseAddress!,
+                                                     d: dIn, gradWeights: gw.baseAddress!, gradBias: nil, threads: t)
+        }}}
+        encoderBackward(p, codes: codes, byFeature: byFeature, dpre: dpre, xc: xc, grads: &grads, threads: t)
+    }
+
+    /// `dW_enc^T[j] += sum dpre x_c`, `db_enc[j] += sum dpre`, and b_dec's share through the
+    /// input centring: `db_dec -= sum_r sum_j dpre_rj W_enc^T[j]`.
+    static func encoderBackward(
+        _ p: TrainingParameters, codes: SparseCodes, byFeature: SparseCodesByFeature, dpre: [Float], xc: [Float],
+        grads: inout TrainingGradients, threads t: Int
+    ) {
+        let dIn = p.dIn, rows = codes.rows
+        dpre.withUnsafeBufferPointer { dp in xc.withUnsafeBufferPointer { xp in
+            grads.wEncT.withUnsafeMutableBufferPointer { gw in grads.bEnc.withUnsafeMutableBufferPointer { gb in
+                SparseBackward.accumulateWeightGradients(codes, byFeature: byFeature, coefficients: dp.baseAddress!, inputs: xp.baseAddress!,
+                                                         d: dIn, gradWeights: gw.baseAddress!, gradBias: gb.baseAddress!, threads: t)
+            }}
+        }}
+        var dxc = [Float](repeating: 0, count: rows * dIn)
+        p.wEncT.withUnsafeBufferPointer { we in dxc.withUnsafeMutableBufferPointer { out in
+            SparseDecode.decode(codes.withValues(dpre), weights: we.baseAddress!, d: dIn, bias: nil, out: out.baseAddress!, threads: t)
+        }}
+        for r in 0..<rows { for i in 0..<dIn { grads.bDec[i] -= dxc[r * dIn + i] } }
+    }
+
+    /// The same forward and backward with dense GEMMs over the `B x dSae` codes.
+    static func denseForwardBackward(
+        _ p: TrainingParameters, codes: SparseCodes, xc: [Float], x: UnsafePointer<Float>, rows: Int, l1Grad: Float,
+        xHat: inout [Float], stats: inout ReconstructionStatistics, g: inout [Float], dpre: inout [Float],
+        grads: inout TrainingGradients, threads t: Int
+    ) {
+        let dIn = p.dIn, dSae = p.dSae
+        let f = codes.dense()
+        // x_hat = F W_dec + b_dec.
+        f.withUnsafeBufferPointer { fp in p.wDec.withUnsafeBufferPointer { wd in p.bDec.withUnsafeBufferPointer { bd in
+            xHat.withUnsafeMutableBufferPointer { xh in
+                GEMM.multiply(.none, .none, m: rows, n: dIn, k: dSae, a: fp.baseAddress!, lda: dSae, b: wd.baseAddress!, ldb: dIn,
+                              c: xh.baseAddress!, ldc: dIn, epilogue: GEMMEpilogue(columnBias: bd.baseAddress!), threads: t)
+            }
+        }}}
+        stats = xHat.withUnsafeBufferPointer { Reductions.reconstructionStatistics(x, $0.baseAddress!, rows: rows, d: dIn, threads: t) }
+        let scale = 2 / Float(rows)
+        for r in 0..<rows { for i in 0..<dIn { g[r * dIn + i] = scale * (xHat[r * dIn + i] - x[r * dIn + i]) } }
+        for r in 0..<rows { for i in 0..<dIn { grads.bDec[i] += g[r * dIn + i] } }
+        // dPre = (G W_dec^T + l1/B) where F > 0.
+        var dPre = Matrix(rows: rows, cols: dSae)
+        g.withUnsafeBufferPointer { gp in p.wDec.withUnsafeBufferPointer { wd in dPre.withUnsafeMutableBufferPointer { dp in
+            GEMM.multiply(.none, .transposed, m: rows, n: dSae, k: dIn, a: gp.baseAddress!, lda: dIn, b: wd.baseAddress!, ldb: dIn,
+                          c: dp.baseAddress!, ldc: dSae, threads: t)
+        }}}
+        f.withUnsafeBufferPointer { fp in dPre.withUnsafeMutableBufferPointer { dp in
+            for i in 0..<fp.count { dp[i] = fp[i] > 0 ? dp[i] + l1Grad : 0 }
+        }}
+        // The sparse-entry view of dPre, for the caller's bookkeeping.
+        dPre.withUnsafeBufferPointer { dp in
+            for r in 0..<rows { for e in codes.offsets[r]..<codes.offsets[r + 1] { dpre[e] = dp[r * dSae + Int(codes.indices[e])] } }
+        }
+        // dW_dec = F^T G, dW_enc^T = dPre^T x_c, db_enc = column sums of dPre, dx_c = dPre W_enc^T.
+        f.withUnsafeBufferPointer { fp in g.withUnsafeBufferPointer { gp in grads.wDec.withUnsafeMutableBufferPointer { gw in
+            GEMM.multiply(.transposed, .none, m: dSae, n: dIn, k: rows, a: fp.baseAddress!, lda: dSae, b: gp.baseAddress!, ldb: dIn,
+                          c: gw.baseAddress!, ldc: dIn, threads: t)
+        }}}
+        dPre.withUnsafeBufferPointer { dp in
+            xc.withUnsafeBufferPointer { xp in grads.wEncT.withUnsafeMutableBufferPointer { gw in
+                GEMM.multiply(.transposed, .none, m: dSae, n: dIn, k: rows, a: dp.baseAddress!, lda: dSae, b: xp.baseAddress!, ldb: dIn,
+                              c: gw.baseAddress!, ldc: dIn, threads: t)
+            }}
+            for r in 0..<rows { for j in 0..<dSae { grads.bEnc[j] += dp[r * dSae + j] } }
+            var dxc = [Float](repeating: 0, count: rows * dIn)
+            p.wEncT.withUnsafeBufferPointer { we in dxc.withUnsafeMutableBufferPointer { out in
+                GEMM.multiply(.none, .none, m: rows, n: dIn, k: dSae, a: dp.baseAddress!, lda: dSae, b: we.baseAddress!, ldb: dIn,
+                              c: out.baseAddress!, ldc: dIn, threads: t)
+            }}
+            for r in 0..<rows { for i in 0..<dIn { grads.bDec[i] -= dxc[r * dIn + i] } }
+        }
+    }
+}
+
+extension TrainingStep {
+    /// Inference forward in the training layout: the codes and `x_hat` (BatchTopK selects
+    /// batch-wide, as in training).
+    static func forward(_ p: TrainingParameters, x: UnsafePointer<Float>, rows: Int, options o: Options) -> (codes: SparseCodes, xHat: [Float]) {
+        let dIn = p.dIn, dSae = p.dSae
+        let codes: SparseCodes = p.bDec.withUnsafeBufferPointer { bd in p.wEncT.withUnsafeBufferPointer { we in p.bEnc.withUnsafeBufferPointer { be in
+            switch o.architecture {
+            case .topk:
+                return Encoder.forwardTopK(x: x, batch: rows, dIn: dIn, dSae: dSae, wEnc: we.baseAddress!, layout: .transposed,
+                                           bEnc: be.baseAddress!, bDec: bd.baseAddress!, k: o.k, threads: o.threads)
+            case .batchtopk:
+                var xc = [Float](repeating: 0, count: rows * dIn)
+                for r in 0..<rows { for i in 0..<dIn { xc[r * dIn + i] = x[r * dIn + i] - bd[i] } }
+                return xc.withUnsafeBufferPointer {
+                    BatchTopK.select(x: $0.baseAddress!, rows: rows, dIn: dIn, dSae: dSae, wEncT: we.baseAddress!, bEnc: be.baseAddress!,
+                                     k: o.k, candidatesPerRow: o.batchTopKCandidatesPerRow, threads: o.threads).codes
+                }
+            case .standard, .jumprelu:
+                return Encoder.forwardSparse(x: x, batch: rows, dIn: dIn, dSae: dSae, wEnc: we.baseAddress!, layout: .transposed,
+                                             bEnc: be.baseAddress!, bDec: bd.baseAddress!, threads: o.threads)
+            }
+        }}}
+        var xHat = [Float](repeating: 0, count: rows * dIn)
+        p.wDec.withUnsafeBufferPointer { wd in p.bDec.withUnsafeBufferPointer { bd in xHat.withUnsafeMutableBufferPointer { xh in
+            SparseDecode.decode(codes, weights: wd.baseAddress!, d: dIn, bias: bd.baseAddress!, out: xh.baseAddress!, threads: o.threads)
+        }}}
+        return (codes, xHat)
+    }
+}
