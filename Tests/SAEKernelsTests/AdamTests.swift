@@ -138,8 +138,9 @@ final class AdamTests: XCTestCase {
         return out
     }
 
-    /// Row 1 is all zeros (must stay untouched). Tolerances: projected gradient vs Double
-    /// `atol 2e-6 * max|g|`-scale (Float dot products over d), normalised rows `rtol 3e-7`.
+    /// Row 1 is all zeros (must stay untouched). Tolerances: projected gradient (|g| ~ 1)
+    /// vs Double `atol 4e-7 (1 + sqrt(d) / 8)` (Float dot products over d), normalised
+    /// rows `rtol 3e-7`.
     func testProjectionAndNormalizationMatchTwinAndDouble() {
         for d in KernelCheck.sizes + [2048] {
             for rows in [0, 1, 3] {
@@ -157,7 +158,7 @@ final class AdamTests: XCTestCase {
                     gd += ww == 0 ? gr : zip(gr, wr).map { $0 - gw / ww * $1 }
                     wd += ww == 0 ? wr : wr.map { $0 / ww.squareRoot() }
                 }
-                let gScale = 2e-6 * (1 + Double(d).squareRoot() / 8)
+                let gScale = 4e-7 * (1 + Double(d).squareRoot() / 8)
                 let fastG = project(w, g, rows: rows, d: d), twinG = project(w, g, rows: rows, d: d, twin: true)
                 KernelCheck.assertClose(fastG, gd, rtol: 0, atol: gScale, "fast projection " + what)
                 KernelCheck.assertClose(twinG, gd, rtol: 1e-7, atol: 1e-12, "twin projection " + what)
