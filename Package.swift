@@ -10,7 +10,7 @@ import PackageDescription
 // `_SAEKernelsAVX512` holds the AVX-512 GEMM micro-kernel, compiled for Skylake-AVX512
 // (zmm registers); SAEKernels calls it only when the CPU reports avx512f at run time.
 #if arch(x86_64)
-let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell", "-Xcc", "-march=x86-64-v3"])]
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell", "-Xcc", "-march=x86-64-v3", "-Xcc", "-fno-math-errno"])]
 let avx512Flags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
 #else
 let kernelFlags: [SwiftSetting] = []
@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "SAEKernels", dependencies: ["_SAEKernelsAVX512"], swiftSettings: kernelFlags),
         .target(name: "SAEModel", dependencies: ["SAEKernels"], swiftSettings: kernelFlags),
         .executableTarget(name: "SAEBench", dependencies: ["SAEKernels", "SAEModel"]),
-        .executableTarget(name: "SAECLI", dependencies: ["SAEModel"]),
+        .executableTarget(name: "SAECLI", dependencies: ["SAEModel"], resources: [.copy("Default")]),
 
         // MARK: - Implementation details
         .target(name: "_SAEKernelsAVX512", swiftSettings: avx512Flags),
@@ -39,6 +39,8 @@ let package = Package(
         // MARK: - Unit test bundles
         .testTarget(name: "SAEKernelsTests", dependencies: ["SAEKernels"]),
         .testTarget(name: "SAEModelTests", dependencies: ["SAEModel", "SAEKernels"]),
+        // Runs the built `sae` executable.
+        .testTarget(name: "SAECLITests", dependencies: ["SAECLI"]),
     ],
     // Kernels hand raw buffers to Dispatch workers that write disjoint ranges; the
     // Swift 5 language mode lets such closures capture pointers without wrappers.

@@ -7,7 +7,9 @@ struct BenchCase {
     enum Work {
         case flops(Double)
         case bytes(Double)
-        var amount: Double { switch self { case .flops(let f): f; case .bytes(let b): b } }
+        /// Tokens through a model: reported as tokens/s.
+        case tokens(Double)
+        var amount: Double { switch self { case .flops(let f): f; case .bytes(let b): b; case .tokens(let t): t } }
     }
 
     let kernel: String

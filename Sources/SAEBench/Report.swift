@@ -35,7 +35,10 @@ struct Report {
         switch c.work {
         case .flops: gflops = rate; peakPct = 100 * rate / (peakPerCore * Double(min(threads, ProcessInfo.processInfo.activeProcessorCount)))
         case .bytes: gbps = rate
+        case .tokens: break
         }
+        var extra = extra
+        if case .tokens(let t) = c.work { extra["tokens_per_s"] = t / (fastMs / 1e3) }
         var speedup: Double? = nil
         if let naiveMs {
             let naiveRate = (c.naiveWork ?? c.work.amount) / naiveMs

@@ -4,7 +4,7 @@ import SAEKernels
 // sae-bench: SAEKit's kernels against their naive twins, as a table or JSON lines.
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
-let cases = (KernelCases.all() + TrainingCases.all()).filter { c in
+let cases = (KernelCases.all() + TrainingCases.all() + TransformerCases.all() + SyntheticCases.all()).filter { c in
     options.filters.isEmpty || options.filters.contains { c.kernel.contains($0) || c.shape.contains($0) }
 }
 if options.list {
@@ -19,7 +19,8 @@ report.header()
 for c in cases {
     for threads in options.threads {
         let runner = c.setUp(threads)
-        let fastMs = Timing.medianMs(warmup: 1, repeats: options.repeats, budgetSeconds: 10, runner.fast)
+        let once = c.kernel.hasPrefix("synthetic")  // a whole training run: time it once
+        let fastMs = Timing.medianMs(warmup: once ? 0 : 1, repeats: once ? 1 : options.repeats, budgetSeconds: 10, runner.fast)
         var naiveMs: Double? = nil
         if options.naive, let naive = runner.naive {
             naiveMs = Timing.medianMs(warmup: 0, repeats: 1, budgetSeconds: 30, naive)
