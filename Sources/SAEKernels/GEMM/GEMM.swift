@@ -85,6 +85,14 @@ public enum GEMM {
         let mcAlloc = (min(mcMax, rows.count) + mr - 1) / mr * mr
         ScratchPool.withScratch(count: kcMax * ncAlloc) { packedB in
             ScratchPool.withScratch(count: kcMax * mcAlloc) { packedA in
+                /// The micro-kernel calls of the block at (ic, jc) for k block kb; beta applies
+                /// on the first k block only, the epilogue after the last.
+                @inline(__always)
+                func tile(ic: Int, mc: Int, jc: Int, nc: Int, kb: Int, kc: Int) -> Tile {
+                    Tile(kernel: kernel, kc: kc, packedA: packedA, packedB: packedB, c: c, ldc: ldc, alpha: alpha,
+                         beta: kb == 0 ? beta : 1, epilogue: kb == kBlocks - 1 ? epilogue : .none,
+                         ldPre: epilogue.preLeadingDimension, rowOrigin: ic, colOrigin: jc, mc: mc, nc: nc)
+                }
                 if kernel.panelOfAInL1 {
                     // IC (large, L3) > PC > pack A once > JC (L2-sized B panel) > IR > JR:
                     // each mr x kc A micro-panel stays in L1 while the B panel streams past.
@@ -99,15 +107,11 @@ public enum GEMM {
                             while jc < cols.upperBound {
                                 let nc = min(ncMax, cols.upperBound - jc)
                                 GEMMPacking.packB(opB, b, ldb: ldb, p0: pc, kc: kc, j0: jc, nc: nc, nr: nr, into: packedB)
-                                let tile = Tile(kernel: kernel, kc: kc, packedA: packedA, packedB: packedB,
-                                                c: c, ldc: ldc, alpha: alpha, beta: kb == 0 ? beta : 1,
-                                                epilogue: kb == kBlocks - 1 ? epilogue : .none,
-                                                ldPre: epilogue.preLeadingDimension,
-                                                rowOrigin: ic, colOrigin: jc, mc: mc, nc: nc)
+                                let t = tile(ic: ic, mc: mc, jc: jc, nc: nc, kb: kb, kc: kc)
                                 var ir = 0
                                 while ir < mc {
                                     var jr = 0
-                                    while jr < nc { tile.run(ir: ir, jr: jr); jr += nr }
+                                    while jr < nc { t.run(ir: ir, jr: jr); jr += nr }
                                     ir += mr
                                 }
                                 jc += nc
@@ -130,15 +134,11 @@ public enum GEMM {
                         while ic < rows.upperBound {
                             let mc = min(mcMax, rows.upperBound - ic)
                             GEMMPacking.packA(opA, a, lda: lda, i0: ic, mc: mc, p0: pc, kc: kc, mr: mr, into: packedA)
-                            let tile = Tile(kernel: kernel, kc: kc, packedA: packedA, packedB: packedB,
-                                            c: c, ldc: ldc, alpha: alpha, beta: kb == 0 ? beta : 1,
-                                            epilogue: kb == kBlocks - 1 ? epilogue : .none,
-                                            ldPre: epilogue.preLeadingDimension,
-                                            rowOrigin: ic, colOrigin: jc, mc: mc, nc: nc)
+                            let t = tile(ic: ic, mc: mc, jc: jc, nc: nc, kb: kb, kc: kc)
                             var jr = 0
                             while jr < nc {
                                 var ir = 0
-                                while ir < mc { tile.run(ir: ir, jr: jr); ir += mr }
+                                while ir < mc { t.run(ir: ir, jr: jr); ir += mr }
                                 jr += nr
                             }
                             ic += mc
