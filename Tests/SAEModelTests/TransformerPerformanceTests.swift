@@ -6,8 +6,9 @@ import XCTest
 
 /// Throughput at gelu-1l's shapes with random weights, run by hand:
 /// `SAE_PERF=1 swift test -c release --filter TransformerPerformanceTests`
-/// (`SAE_PERF_THREADS`, default 2; `SAE_PERF_REPEATS`, default 5). Prints tokens/s;
-/// asserts nothing about speed.
+/// (`SAE_PERF_THREADS`, default 2; `SAE_PERF_REPEATS`, default 5; `SAE_PERF_BREAKDOWN=1`
+/// times each stage and attention query blocks; `SAE_PERF_UNEMBED=1` times unembedding
+/// block sizes). Prints tokens/s; asserts nothing about speed.
 final class TransformerPerformanceTests: XCTestCase {
     /// Times of `repeats` calls after a warm-up, in seconds, sorted.
     func timings(_ repeats: Int, _ body: () throws -> Void) rethrows -> [Double] {
@@ -54,7 +55,7 @@ final class TransformerPerformanceTests: XCTestCase {
                                   threads: threads)
             sink += r.activations["blocks.0.mlp.hook_post"]![1, 2]
         }
-        print(String(format: "through run(capture:stopAfter:) (copies the hook out): median %.1f ms = %.0f tokens/s",
+        print(String(format: "through run(capture:stopAfter:) (captured hook shared, no copy): median %.1f ms = %.0f tokens/s",
                      publicTimes[publicTimes.count / 2] * 1e3, Double(batch * seq) / publicTimes[publicTimes.count / 2]))
         let n = Double(batch * seq)
         if env["SAE_PERF_UNEMBED"] == "1" {
@@ -62,7 +63,7 @@ final class TransformerPerformanceTests: XCTestCase {
             let targets = Transformer.nextTokenTargets(tokens)
             var loss = [Float](repeating: 0, count: batch * seq)
             var lines: [String] = []
-            for (rb, vb) in [(256, 2048), (128, 2048), (256, 1024), (512, 1024), (128, 4096)] {
+            for (rb, vb) in [(256, 2048), (1024, 512), (1024, 1024)] {
                 let t = targets.withUnsafeBufferPointer { tp in
                     loss.withUnsafeMutableBufferPointer { lp in
                         best(2) {
@@ -86,7 +87,6 @@ final class TransformerPerformanceTests: XCTestCase {
 
     /// Times each stage of the harvest pass on its own (SAE_PERF_BREAKDOWN=1).
     func breakdown(_ model: Transformer, _ tokens: TokenBatch, _ ws: ForwardWorkspace, threads: Int, repeats: Int) throws {
-        func env(_ key: String) -> Bool { ProcessInfo.processInfo.environment[key] == "1" }
         let c = model.config, w = model.weights.blocks[0]
         let n = tokens.batch * tokens.seq, d = c.dModel
         var plan = ForwardPlan()
@@ -120,7 +120,7 @@ final class TransformerPerformanceTests: XCTestCase {
             }
         }
         var blocks: [String] = [String(format: "softmax alone %.1f ms", softmaxOnly * 1e3)]
-        for qb in [32, 64, 128, 32, 64, 128] {
+        for qb in [32, 64, 128] {
             let t = ws.validLengths.withUnsafeBufferPointer { lengths in
                 best(repeats) {
                     CausalAttention.forward(qkv: qkv, z: z, shape: shape, validLengths: lengths.baseAddress!, queryBlock: qb,
@@ -130,49 +130,6 @@ final class TransformerPerformanceTests: XCTestCase {
             blocks.append(String(format: "block %d: %.1f ms", qb, t * 1e3))
         }
         print("attention: " + blocks.joined(separator: ", "))
-        if env("SAE_PERF_SMALLGEMM") {
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: 128 * 128)
-            defer { scores.deallocate() }
-            scores.initialize(repeating: 0.01, count: 128 * 128)
-            let ld = 3 * c.attentionWidth
-            let tNT = best(repeats) {
-                for p in 0..<256 {
-                    let q = qkv + (p / 8) * 128 * ld + (p % 8) * 64
-                    GEMM.multiply(.none, .transposed, m: 128, n: 128, k: 64, alpha: 0.125, a: q, lda: ld, b: q + 512, ldb: ld,
-                                  c: scores, ldc: 128, threads: 1)
-                }
-            }
-            let tNN = best(repeats) {
-                for p in 0..<256 {
-                    let v = qkv + (p / 8) * 128 * ld + 1024 + (p % 8) * 64
-                    GEMM.multiply(.none, .none, m: 128, n: 64, k: 128, a: scores, lda: 128, b: v, ldb: ld,
-                                  c: z + (p / 8) * 128 * 512 + (p % 8) * 64, ldc: 512, threads: 1)
-                }
-            }
-            let tNTc = best(repeats) {
-                for _ in 0..<256 {
-                    GEMM.multiply(.none, .transposed, m: 128, n: 128, k: 64, alpha: 0.125, a: qkv, lda: 64, b: qkv + 8192, ldb: 64,
-                                  c: scores, ldc: 128, threads: 1)
-                }
-            }
-            let tTN = best(repeats) {
-                for p in 0..<256 {
-                    let kT = qkv + (p % 16) * 64 * 4096 / 8
-                    GEMM.multiply(.transposed, .none, m: 128, n: 128, k: 64, alpha: 0.125, a: kT, lda: 512, b: kT + 128, ldb: 512,
-                                  c: scores, ldc: 128, threads: 1)
-                }
-            }
-            let tTN2 = best(repeats) {
-                for p in 0..<256 {
-                    let v = qkv + (p / 8) * 128 * ld + 1024 + (p % 8) * 64
-                    GEMM.multiply(.transposed, .none, m: 128, n: 64, k: 128, a: scores, lda: 128, b: v, ldb: ld,
-                                  c: z + (p / 8) * 128 * 512 + (p % 8) * 64, ldc: 512, threads: 1)
-                }
-            }
-            print(String(format: "256 small GEMMs: NT 128x128x64 %.1f ms, NN 128x64x128 %.1f ms, NT contiguous %.1f ms, "
-                         + "TN 128x128x64 %.1f ms, TN 128x64x128 %.1f ms",
-                         tNT * 1e3, tNN * 1e3, tNTc * 1e3, tTN * 1e3, tTN2 * 1e3))
-        }
         let tOut = best(repeats) {
             GEMM.multiply(.none, .none, m: n, n: d, k: c.attentionWidth, a: z, lda: c.attentionWidth,
                           b: MatrixAccess.read(w.outWeight), ldb: d, c: out, ldc: d,

@@ -23,8 +23,8 @@ enum Unembedding {
         var vocab: Int
     }
 
-    static let rowBlock = 256
-    static let vocabBlock = 2048
+    static let rowBlock = 1024
+    static let vocabBlock = 1024
 
     /// Full logits into `out` (`[rows, vocab]`).
     static func logits(_ x: UnsafePointer<Float>, rows: Int, weights u: Weights,
