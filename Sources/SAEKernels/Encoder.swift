@@ -25,10 +25,10 @@ public enum Encoder {
     }
 
     /// Rows per chunk in the fused sparse encoders: one chunk's pre-activations (at most
-    /// 32 Mi floats, 128 MiB) are written by the GEMM and consumed by the selection pass
+    /// 64 Mi floats, 256 MiB) are written by the GEMM and consumed by the selection pass
     /// without ever storing the whole batch's; fewer, larger chunks repack W_enc less often.
     package static func chunkRows(dSae: Int) -> Int {
-        max(64, min(4096, (32 << 20) / max(1, dSae)) / 32 * 32)
+        max(64, min(4096, (64 << 20) / max(1, dSae)) / 32 * 32)
     }
 
     /// TopK codes: per row, the `k` largest pre-activations (indices), with values
@@ -42,11 +42,17 @@ public enum Encoder {
         precondition(k >= 0 && k <= dSae, "Encoder.forwardTopK: k=\(k) must be in 0...\(dSae)")
         var indices = [Int32](repeating: 0, count: batch * k)
         var values = [Float](repeating: 0, count: batch * k)
+        // The GEMM epilogue writes each row's block maxima, the first pass of the selection.
+        let width = GEMM.outputBlockWidth
+        let blocks = (dSae + width - 1) / width
         indices.withUnsafeMutableBufferPointer { ip in values.withUnsafeMutableBufferPointer { vp in
-            forEachChunk(x: x, batch: batch, dIn: dIn, dSae: dSae, wEnc: wEnc, layout: layout, bEnc: bEnc,
-                         bDec: bDec, relu: false, threads: threads) { r0, rows, pre in
-                TopK.select(pre, rows: rows, n: dSae, k: k, relu: true,
-                            indices: ip.baseAddress! + r0 * k, values: vp.baseAddress! + r0 * k, threads: threads)
+            ScratchPool.withScratch(count: min(chunkRows(dSae: dSae), max(1, batch)) * blocks) { maxima in
+                forEachChunk(x: x, batch: batch, dIn: dIn, dSae: dSae, wEnc: wEnc, layout: layout, bEnc: bEnc,
+                             bDec: bDec, relu: false, blockMaxima: maxima, threads: threads) { r0, rows, pre in
+                    TopK.select(pre, rows: rows, n: dSae, k: k, relu: true,
+                                indices: ip.baseAddress! + r0 * k, values: vp.baseAddress! + r0 * k,
+                                blockMaxima: maxima, blockWidth: width, blockMaximaLeadingDimension: blocks, threads: threads)
+                }
             }
         }}
         return SparseCodes(rows: batch, width: dSae, k: k, indices: indices, values: values)
@@ -72,7 +78,7 @@ public enum Encoder {
     static func forEachChunk(
         x: UnsafePointer<Float>, batch: Int, dIn: Int, dSae: Int,
         wEnc: UnsafePointer<Float>, layout: Transposition, bEnc: UnsafePointer<Float>,
-        bDec: UnsafePointer<Float>?, relu: Bool, threads: Int,
+        bDec: UnsafePointer<Float>?, relu: Bool, blockMaxima: UnsafeMutablePointer<Float>? = nil, threads: Int,
         _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
     ) {
         precondition(batch >= 0 && dIn > 0 && dSae > 0, "Encoder: bad shape batch=\(batch) dIn=\(dIn) dSae=\(dSae)")
@@ -84,7 +90,9 @@ public enum Encoder {
                     let rows = min(chunk, batch - r0)
                     GEMM.multiply(.none, layout, m: rows, n: dSae, k: dIn, a: xc + r0 * dIn, lda: dIn,
                                   b: wEnc, ldb: layout == .none ? dSae : dIn, c: out, ldc: dSae,
-                                  epilogue: GEMMEpilogue(columnBias: bEnc, relu: relu), threads: threads)
+                                  epilogue: GEMMEpilogue(columnBias: bEnc, relu: relu, rowBlockMaxima: blockMaxima,
+                                                         rowBlockMaximaLeadingDimension: (dSae + GEMM.outputBlockWidth - 1) / GEMM.outputBlockWidth),
+                                  threads: threads)
                     body(r0, rows, out)
                     r0 += rows
                 }

@@ -10,12 +10,20 @@
 /// them) are offered to a size-k heap. The cost is close to one vector max per 8 values.
 /// NaN values are not ordered; a row holding them still yields k entries, without a crash.
 public enum TopK {
+    /// `blockMaxima`, when given, holds each row's maxima of the aligned `blockWidth`-wide
+    /// column blocks (`rows x ceil(n / blockWidth)`, as `GEMMEpilogue.rowBlockMaxima` writes
+    /// them), and replaces the first pass.
     public static func select(
         _ x: UnsafePointer<Float>, rows: Int, n: Int, ld: Int? = nil, k: Int, relu: Bool = false,
         indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>,
+        blockMaxima: UnsafePointer<Float>? = nil, blockWidth: Int = 32, blockMaximaLeadingDimension: Int? = nil,
         threads: Int = Parallel.defaultThreads
     ) {
         let ld = ld ?? n
+        let blocks = (n + blockWidth - 1) / max(1, blockWidth)
+        let ldm = blockMaximaLeadingDimension ?? blocks
+        precondition(blockWidth >= 1 && (blockMaxima == nil || ldm >= blocks), "TopK: bad block maxima layout")
+        precondition(blockMaxima != nil || blockWidth == 32, "TopK: computed block maxima are 32 wide")
         precondition(rows >= 0 && n >= 0 && ld >= n, "TopK: bad shape rows=\(rows) n=\(n) ld=\(ld)")
         precondition(k >= 0 && k <= n, "TopK: k=\(k) must be in 0...\(n)")
         precondition(n <= Int(Int32.max), "TopK: width \(n) too large for Int32 indices")
@@ -26,7 +34,8 @@ public enum TopK {
             withUnsafeTemporaryAllocation(of: Float.self, capacity: k) { hv in
                 withUnsafeTemporaryAllocation(of: Int32.self, capacity: k) { hi in
                     for r in range {
-                        selectRow(x + r * ld, n: n, k: k, heapValues: hv.baseAddress!, heapIndices: hi.baseAddress!)
+                        selectRow(x + r * ld, n: n, k: k, heapValues: hv.baseAddress!, heapIndices: hi.baseAddress!,
+                                  blockMaxima: blockMaxima.map { $0 + r * ldm }, blockWidth: blockWidth)
                         sortDescending(hv.baseAddress!, hi.baseAddress!, k)
                         let vo = values + r * k, io = indices + r * k
                         for e in 0..<k {
@@ -59,17 +68,23 @@ public enum TopK {
 
     /// Fills the heap (min at the root, in `below` order) with the row's top k, exactly.
     ///
-    /// Pass 1 takes the maximum of every block of 32 values (vector max trees). If k blocks
+    /// Pass 1 takes the maximum of every block of 32 values (vector max trees), unless the
+    /// caller computed the maxima already (e.g. in the GEMM epilogue). If k blocks
     /// have maxima >= T, at least k values are >= T, so no value below T is in the top k:
     /// pass 2 finds T, the k-th largest block maximum; pass 3 offers to the heap only the
     /// values of blocks whose maximum is >= T (about k blocks on typical rows).
     static func selectRow(_ row: UnsafePointer<Float>, n: Int, k: Int,
-                          heapValues hv: UnsafeMutablePointer<Float>, heapIndices hi: UnsafeMutablePointer<Int32>) {
-        let block = 32
+                          heapValues hv: UnsafeMutablePointer<Float>, heapIndices hi: UnsafeMutablePointer<Int32>,
+                          blockMaxima given: UnsafePointer<Float>? = nil, blockWidth: Int = 32) {
+        let block = blockWidth
         let blocks = (n + block - 1) / block
         withUnsafeTemporaryAllocation(of: Float.self, capacity: blocks) { bm in
             let blockMax = bm.baseAddress!
             var b = 0
+            if let given {
+                blockMax.update(from: given, count: blocks)
+                b = blocks
+            }
             while (b + 1) * block <= n {
                 let p = UnsafeRawPointer(row + b * block)
                 let m = maximum(
@@ -96,24 +111,35 @@ public enum TopK {
                 threshold = hv[0]
             }
             // Pass 3: offer the candidate blocks' values in index order. (Only NaN maxima can
-            // leave fewer than k candidates; then every block is offered.)
-            var size = 0
+            // leave fewer than k candidates; then every block is offered.) The candidate blocks
+            // are first gathered with independent loads, so their cache misses overlap, then
+            // the heap runs on the local copy.
             var candidates = 0
             for b in 0..<blocks where blockMax[b] >= threshold { candidates += min(n, (b + 1) * block) - b * block }
-            if candidates < k { threshold = -.infinity }
-            for b in 0..<blocks where blockMax[b] >= threshold || threshold == -.infinity {
-                for j in b * block..<min(n, (b + 1) * block) {
-                    let v = row[j]
-                    if size < k {
-                        hv[size] = v; hi[size] = Int32(j); size += 1
-                        if size == k {
-                            var s = k / 2 - 1
-                            while s >= 0 { siftDown(hv, hi, k, s); s -= 1 }
+            if candidates < k { threshold = -.infinity; candidates = n }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: candidates) { vb in
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: candidates) { ib in
+                    var count = 0
+                    for b in 0..<blocks where blockMax[b] >= threshold || threshold == -.infinity {
+                        let lo = b * block, end = min(n, lo + block)
+                        (vb.baseAddress! + count).update(from: row + lo, count: end - lo)
+                        for j in lo..<end { ib[count + j - lo] = Int32(j) }
+                        count += end - lo
+                    }
+                    var size = 0
+                    for e in 0..<count {
+                        let v = vb[e]
+                        if size < k {
+                            hv[size] = v; hi[size] = ib[e]; size += 1
+                            if size == k {
+                                var s = k / 2 - 1
+                                while s >= 0 { siftDown(hv, hi, k, s); s -= 1 }
+                            }
+                        } else if v > hv[0] {
+                            // Later indices lose ties, so only strictly larger values enter.
+                            hv[0] = v; hi[0] = ib[e]
+                            siftDown(hv, hi, k, 0)
                         }
-                    } else if v > hv[0] {
-                        // Later indices lose ties, so only strictly larger values enter.
-                        hv[0] = v; hi[0] = Int32(j)
-                        siftDown(hv, hi, k, 0)
                     }
                 }
             }

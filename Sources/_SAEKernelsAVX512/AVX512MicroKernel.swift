@@ -22,7 +22,8 @@ package func avx512GEMMMicroKernel12x32(
     kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
     c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int,
     alpha: Float, beta: Float, bias: UnsafePointer<Float>?, relu: Bool,
-    pre: UnsafeMutablePointer<Float>?, ldPre: Int
+    pre: UnsafeMutablePointer<Float>?, ldPre: Int,
+    blockMax: UnsafeMutablePointer<Float>? = nil, ldBlockMax: Int = 0
 ) {
     var c00 = SIMD16<Float>(), c01 = SIMD16<Float>()
     var c10 = SIMD16<Float>(), c11 = SIMD16<Float>()
@@ -69,6 +70,13 @@ package func avx512GEMMMicroKernel12x32(
             }
             if bias != nil { v0 += bias0; v1 += bias1 }
             if let q = pre { store16(v0, q + i * ldPre); store16(v1, q + i * ldPre + 16) }
+            if let m = blockMax {
+                let h = v0.replacing(with: v1, where: v0 .< v1)
+                let a = h.lowHalf.replacing(with: h.highHalf, where: h.lowHalf .< h.highHalf)
+                let b = a.lowHalf.replacing(with: a.highHalf, where: a.lowHalf .< a.highHalf)
+                let d = b.lowHalf.replacing(with: b.highHalf, where: b.lowHalf .< b.highHalf)
+                m[i * ldBlockMax] = d[0] < d[1] ? d[1] : d[0]
+            }
             if relu {
                 v0 = v0.replacing(with: zero, where: v0 .< zero)
                 v1 = v1.replacing(with: zero, where: v1 .< zero)
@@ -106,14 +114,17 @@ package func avx512GEMMMicroKernel12x32(
         store16(c110, t + 352); store16(c111, t + 368)
         for i in 0..<mr {
             let rowPtr = c + i * ldc
+            var rowMax = -Float.infinity
             for j in 0..<nr {
                 var v = alpha * t[i * 32 + j]
                 if beta != 0 { v.addProduct(beta, rowPtr[j]) }
                 if let bias { v += bias[j] }
                 if let q = pre { q[i * ldPre + j] = v }
+                if !(v <= rowMax) { rowMax = v }
                 if relu && v < 0 { v = 0 }
                 rowPtr[j] = v
             }
+            if let m = blockMax { m[i * ldBlockMax] = rowMax }
         }
     }
 }

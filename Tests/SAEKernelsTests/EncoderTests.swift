@@ -69,7 +69,7 @@ final class EncoderTests: XCTestCase {
     /// decreasing value. Wide enough (d_sae 131072, the widest the issue names) that the batch spans several chunks.
     func testTopKCodesAreTheTopKAcrossChunks() {
         for layout in [Transposition.none, .transposed] {
-            let batch = 300, dIn = 5, dSae = 131072, k = 33
+            let batch = 600, dIn = 4, dSae = 131072, k = 33
             XCTAssertLessThan(Encoder.chunkRows(dSae: dSae), batch, "the test must cross chunks")
             let c = Case(batch: batch, dIn: dIn, dSae: dSae, layout: layout, centred: true, seed: 77)
             let (pre, tol) = c.exact()
@@ -95,7 +95,7 @@ final class EncoderTests: XCTestCase {
 
     /// ReLU codes collected sparsely equal the dense ReLU output, across chunks.
     func testSparseReLUCodesEqualDenseOutput() {
-        let batch = 301, dIn = 6, dSae = 131072
+        let batch = 601, dIn = 4, dSae = 131072
         let c = Case(batch: batch, dIn: dIn, dSae: dSae, layout: .none, centred: true, seed: 78)
         var dense = [Float](repeating: 0, count: batch * dSae)
         let codes = c.withPointers { x, w, be, bd -> SparseCodes in

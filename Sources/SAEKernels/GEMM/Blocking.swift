@@ -54,7 +54,7 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
         case .avx512x12x32:
             avx512GEMMMicroKernel12x32(
                 kc: kc, a: a, b: b, c: c, ldc: ldc, mr: rows, nr: cols, alpha: s.alpha, beta: s.beta,
-                bias: s.bias, relu: s.relu, pre: s.pre, ldPre: s.ldPre)
+                bias: s.bias, relu: s.relu, pre: s.pre, ldPre: s.ldPre, blockMax: s.blockMax, ldBlockMax: s.ldBlockMax)
         }
     }
 }

@@ -16,6 +16,10 @@
 /// computed by the same sequence of operations whatever the thread count, so results are
 /// bitwise identical for any `threads`.
 public enum GEMM {
+    /// The width of the column blocks of `GEMMEpilogue.rowBlockMaxima`: the tile width of
+    /// the micro-kernel this CPU uses (16 or 32).
+    public static var outputBlockWidth: Int { GEMMKernel.best.nr }
+
     public static func multiply(
         _ opA: Transposition, _ opB: Transposition,
         m: Int, n: Int, k: Int,
@@ -45,6 +49,8 @@ public enum GEMM {
         precondition(epilogue.preActivations == nil || epilogue.preLeadingDimension >= n,
                      "GEMM: pre-activation leading dimension \(epilogue.preLeadingDimension) < n=\(n)")
         precondition(threads >= 1, "GEMM: threads must be >= 1")
+        precondition(epilogue.rowBlockMaxima == nil || epilogue.rowBlockMaximaLeadingDimension >= (n + kernel.nr - 1) / kernel.nr,
+                     "GEMM: block-maxima leading dimension too small for n=\(n)")
         if m == 0 || n == 0 { return }
 
         // Small products are not worth a thread hand-off.
@@ -77,7 +83,7 @@ public enum GEMM {
         if k == 0 {
             // C = beta * C, then the epilogue.
             let s = TileStore(alpha: 0, beta: beta, bias: nil, relu: false, pre: nil, ldPre: 0)
-            applyScaleAndEpilogue(rows: rows, cols: cols, c: c, ldc: ldc, store: s, epilogue: epilogue)
+            applyScaleAndEpilogue(rows: rows, cols: cols, c: c, ldc: ldc, store: s, epilogue: epilogue, blockWidth: kernel.nr)
             return
         }
         let (kBlocks, kcMax) = kernel.kBlocks(k)
@@ -153,13 +159,17 @@ public enum GEMM {
     /// `C = beta * C` then the epilogue, for k == 0.
     private static func applyScaleAndEpilogue(
         rows: Range<Int>, cols: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int,
-        store s: TileStore, epilogue: GEMMEpilogue
+        store s: TileStore, epilogue: GEMMEpilogue, blockWidth width: Int
     ) {
         for i in rows {
             for j in cols {
                 var v: Float = s.beta == 0 ? 0 : s.beta * c[i * ldc + j]
                 if let bias = epilogue.columnBias { v += bias[j] }
                 if let p = epilogue.preActivations { p[i * epilogue.preLeadingDimension + j] = v }
+                if let m = epilogue.rowBlockMaxima {
+                    let q = m + i * epilogue.rowBlockMaximaLeadingDimension + j / width
+                    if j % width == 0 || !(v <= q.pointee) { q.pointee = v }
+                }
                 if epilogue.relu && v < 0 { v = 0 }
                 c[i * ldc + j] = v
             }
@@ -185,9 +195,11 @@ private struct Tile {
     @inline(__always)
     func run(ir: Int, jr: Int) {
         let row = rowOrigin + ir, col = colOrigin + jr
+        let ldm = epilogue.rowBlockMaximaLeadingDimension
         let s = TileStore(
             alpha: alpha, beta: beta, bias: epilogue.columnBias.map { $0 + col }, relu: epilogue.relu,
-            pre: epilogue.preActivations.map { $0 + row * ldPre + col }, ldPre: ldPre)
+            pre: epilogue.preActivations.map { $0 + row * ldPre + col }, ldPre: ldPre,
+            blockMax: epilogue.rowBlockMaxima.map { $0 + row * ldm + col / kernel.nr }, ldBlockMax: ldm)
         kernel.run(kc: kc, a: packedA + ir * kc, b: packedB + jr * kc, c: c + row * ldc + col, ldc: ldc,
                    mr: min(kernel.mr, mc - ir), nr: min(kernel.nr, nc - jr), store: s)
     }

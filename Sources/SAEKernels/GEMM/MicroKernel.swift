@@ -10,6 +10,9 @@ struct TileStore {
     /// Pre-activation output at the tile's origin, or nil.
     var pre: UnsafeMutablePointer<Float>?
     var ldPre: Int
+    /// This tile's entry of the row block maxima (one per tile row), or nil.
+    var blockMax: UnsafeMutablePointer<Float>? = nil
+    var ldBlockMax: Int = 0
 }
 
 @inline(__always)
@@ -26,7 +29,7 @@ private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
 @inline(__always)
 private func storeRow(
     _ a0: SIMD8<Float>, _ a1: SIMD8<Float>, _ c: UnsafeMutablePointer<Float>,
-    _ s: TileStore, _ pre: UnsafeMutablePointer<Float>?
+    _ s: TileStore, _ pre: UnsafeMutablePointer<Float>?, _ blockMax: UnsafeMutablePointer<Float>?
 ) {
     var v0 = a0, v1 = a1
     if s.alpha != 1 { v0 *= s.alpha; v1 *= s.alpha }
@@ -38,6 +41,12 @@ private func storeRow(
     }
     if let b = s.bias { v0 += load8(b); v1 += load8(b + 8) }
     if let p = pre { store8(v0, p); store8(v1, p + 8) }
+    if let m = blockMax {
+        let h = v0.replacing(with: v1, where: v0 .< v1)
+        let q = h.lowHalf.replacing(with: h.highHalf, where: h.lowHalf .< h.highHalf)
+        let r = q.lowHalf.replacing(with: q.highHalf, where: q.lowHalf .< q.highHalf)
+        m.pointee = r[0] < r[1] ? r[1] : r[0]
+    }
     if s.relu {
         let z = SIMD8<Float>()
         v0 = v0.replacing(with: z, where: v0 .< z)
@@ -79,13 +88,13 @@ func gemmMicroKernel6x16(
         ap += 6; bp += 16
     }
     if mr == 6 && nr == 16 {
-        let ld = s.ldPre
-        storeRow(c00, c01, c, s, s.pre)
-        storeRow(c10, c11, c + ldc, s, s.pre.map { $0 + ld })
-        storeRow(c20, c21, c + 2 * ldc, s, s.pre.map { $0 + 2 * ld })
-        storeRow(c30, c31, c + 3 * ldc, s, s.pre.map { $0 + 3 * ld })
-        storeRow(c40, c41, c + 4 * ldc, s, s.pre.map { $0 + 4 * ld })
-        storeRow(c50, c51, c + 5 * ldc, s, s.pre.map { $0 + 5 * ld })
+        let ld = s.ldPre, lm = s.ldBlockMax
+        storeRow(c00, c01, c, s, s.pre, s.blockMax)
+        storeRow(c10, c11, c + ldc, s, s.pre.map { $0 + ld }, s.blockMax.map { $0 + lm })
+        storeRow(c20, c21, c + 2 * ldc, s, s.pre.map { $0 + 2 * ld }, s.blockMax.map { $0 + 2 * lm })
+        storeRow(c30, c31, c + 3 * ldc, s, s.pre.map { $0 + 3 * ld }, s.blockMax.map { $0 + 3 * lm })
+        storeRow(c40, c41, c + 4 * ldc, s, s.pre.map { $0 + 4 * ld }, s.blockMax.map { $0 + 4 * lm })
+        storeRow(c50, c51, c + 5 * ldc, s, s.pre.map { $0 + 5 * ld }, s.blockMax.map { $0 + 5 * lm })
         return
     }
     // Edge tile: spill the accumulators, then store the valid corner element by element.
@@ -96,14 +105,17 @@ func gemmMicroKernel6x16(
         store8(c40, t + 64); store8(c41, t + 72); store8(c50, t + 80); store8(c51, t + 88)
         for i in 0..<mr {
             let row = c + i * ldc
+            var blockMax = -Float.infinity
             for j in 0..<nr {
                 var v = s.alpha * t[i * 16 + j]
                 if s.beta != 0 { v.addProduct(s.beta, row[j]) }
                 if let bias = s.bias { v += bias[j] }
                 if let p = s.pre { p[i * s.ldPre + j] = v }
+                if !(v <= blockMax) { blockMax = v }
                 if s.relu && v < 0 { v = 0 }
                 row[j] = v
             }
+            if let m = s.blockMax { m[i * s.ldBlockMax] = blockMax }
         }
     }
 }

@@ -139,23 +139,31 @@ struct TrainingStep {
     }
 
     /// `dW_enc^T[j] += sum dpre x_c`, `db_enc[j] += sum dpre`, and b_dec's share through the
-    /// input centring: `db_dec -= sum_r sum_j dpre_rj W_enc^T[j]`.
+    /// input centring: `db_dec -= sum_r sum_j dpre_rj W_enc^T[j] = sum_j (sum_r dpre_rj) W_enc^T[j]`,
+    /// one pass over the latents that fired (their summed `dpre` is this call's share of
+    /// `db_enc`) instead of a decode per row.
     static func encoderBackward(
         _ p: TrainingParameters, codes: SparseCodes, byFeature: SparseCodesByFeature, dpre: [Float], xc: [Float],
         grads: inout TrainingGradients, threads t: Int
     ) {
-        let dIn = p.dIn, rows = codes.rows
+        let dIn = p.dIn, dSae = p.dSae
+        var latentSums = [Float](repeating: 0, count: dSae)
         dpre.withUnsafeBufferPointer { dp in xc.withUnsafeBufferPointer { xp in
-            grads.wEncT.withUnsafeMutableBufferPointer { gw in grads.bEnc.withUnsafeMutableBufferPointer { gb in
+            grads.wEncT.withUnsafeMutableBufferPointer { gw in latentSums.withUnsafeMutableBufferPointer { gb in
                 SparseBackward.accumulateWeightGradients(codes, byFeature: byFeature, coefficients: dp.baseAddress!, inputs: xp.baseAddress!,
                                                          d: dIn, gradWeights: gw.baseAddress!, gradBias: gb.baseAddress!, threads: t)
             }}
         }}
-        var dxc = [Float](repeating: 0, count: rows * dIn)
-        p.wEncT.withUnsafeBufferPointer { we in dxc.withUnsafeMutableBufferPointer { out in
-            SparseDecode.decode(codes.withValues(dpre), weights: we.baseAddress!, d: dIn, bias: nil, out: out.baseAddress!, threads: t)
-        }}
-        for r in 0..<rows { for i in 0..<dIn { grads.bDec[i] -= dxc[r * dIn + i] } }
+        var shift = [Double](repeating: 0, count: dIn)
+        p.wEncT.withUnsafeBufferPointer { we in
+            for j in 0..<dSae where byFeature.starts[j] != byFeature.starts[j + 1] {
+                let c = latentSums[j]
+                grads.bEnc[j] += c
+                let w = we.baseAddress! + j * dIn
+                for i in 0..<dIn { shift[i] += Double(c * w[i]) }
+            }
+        }
+        for i in 0..<dIn { grads.bDec[i] -= Float(shift[i]) }
     }
 
     /// The same forward and backward with dense GEMMs over the `B x dSae` codes.
