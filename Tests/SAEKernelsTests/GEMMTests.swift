@@ -168,6 +168,38 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Row block maxima: for each row, the max of each aligned nr-wide column block of the
+    /// pre-ReLU result, exactly (they are the stored values' maxima), edge blocks included.
+    func testRowBlockMaximaEpilogue() {
+        for kernel in GEMMKernel.available {
+            for (m, n, k) in [(kernel.mr + 1, 3 * kernel.nr + 5, 33), (1, kernel.nr - 1, 7), (29, 2 * kernel.nr, kernel.kcMax + 1), (5, 40, 0)] {
+                for (opA, opB) in Self.ops {
+                    let p = Problem(opA: opA, opB: opB, m: m, n: n, k: k)
+                    let x = makeInputs(p, seed: UInt64(m * 7 + n))
+                    let blocks = (n + kernel.nr - 1) / kernel.nr
+                    var c = x.c, pre = [Float](repeating: 0, count: m * n), maxima = [Float](repeating: .nan, count: m * (blocks + 1))
+                    x.a.withUnsafeBufferPointer { a in x.b.withUnsafeBufferPointer { b in x.bias.withUnsafeBufferPointer { bi in
+                        c.withUnsafeMutableBufferPointer { cp in pre.withUnsafeMutableBufferPointer { pp in maxima.withUnsafeMutableBufferPointer { mp in
+                            GEMM.multiply(opA, opB, m: m, n: n, k: k, alpha: 1, a: a.baseAddress!, lda: max(1, p.lda), b: b.baseAddress!,
+                                          ldb: max(1, p.ldb), beta: 0, c: cp.baseAddress!, ldc: n,
+                                          epilogue: GEMMEpilogue(columnBias: bi.baseAddress, relu: true, preActivations: pp.baseAddress,
+                                                                 preLeadingDimension: n, rowBlockMaxima: mp.baseAddress,
+                                                                 rowBlockMaximaLeadingDimension: blocks + 1),
+                                          threads: 2, kernel: kernel)
+                        }}}
+                    }}}
+                    for i in 0..<m {
+                        for q in 0..<blocks {
+                            let want = pre[(i * n + q * kernel.nr)..<(i * n + min(n, (q + 1) * kernel.nr))].max()!
+                            XCTAssertEqual(maxima[i * (blocks + 1) + q], want, "\(kernel) \(p.label) row \(i) block \(q)")
+                        }
+                        XCTAssertTrue(maxima[i * (blocks + 1) + blocks].isNaN, "wrote past the blocks")
+                    }
+                }
+            }
+        }
+    }
+
     /// k == 0: C = beta * C, then the epilogue.
     func testEmptyK() {
         for kernel in GEMMKernel.available {
