@@ -42,17 +42,15 @@ public enum Encoder {
         precondition(k >= 0 && k <= dSae, "Encoder.forwardTopK: k=\(k) must be in 0...\(dSae)")
         var indices = [Int32](repeating: 0, count: batch * k)
         var values = [Float](repeating: 0, count: batch * k)
-        // The GEMM epilogue writes each row's block maxima, the first pass of the selection.
-        let width = GEMM.outputBlockWidth
-        let blocks = (dSae + width - 1) / width
+        if k == 0 || batch == 0 { return SparseCodes(rows: batch, width: dSae, k: k, indices: indices, values: values) }
+        // The GEMM streams each finished tile into the per-row candidates: the dense
+        // pre-activations are never written out.
+        let candidates = TopKCandidates(rows: min(chunkRows(dSae: dSae), batch), width: dSae, k: k)
         indices.withUnsafeMutableBufferPointer { ip in values.withUnsafeMutableBufferPointer { vp in
-            ScratchPool.withScratch(count: min(chunkRows(dSae: dSae), max(1, batch)) * blocks) { maxima in
-                forEachChunk(x: x, batch: batch, dIn: dIn, dSae: dSae, wEnc: wEnc, layout: layout, bEnc: bEnc,
-                             bDec: bDec, relu: false, blockMaxima: maxima, threads: threads) { r0, rows, pre in
-                    TopK.select(pre, rows: rows, n: dSae, k: k, relu: true,
-                                indices: ip.baseAddress! + r0 * k, values: vp.baseAddress! + r0 * k,
-                                blockMaxima: maxima, blockWidth: width, blockMaximaLeadingDimension: blocks, threads: threads)
-                }
+            forEachChunk(x: x, batch: batch, dIn: dIn, dSae: dSae, wEnc: wEnc, layout: layout, bEnc: bEnc,
+                         bDec: bDec, relu: false, rowTopK: candidates, threads: threads) { r0, rows, _ in
+                candidates.finish(rows: rows, relu: true, indices: ip.baseAddress! + r0 * k, values: vp.baseAddress! + r0 * k,
+                                  threads: threads)
             }
         }}
         return SparseCodes(rows: batch, width: dSae, k: k, indices: indices, values: values)
@@ -78,7 +76,8 @@ public enum Encoder {
     static func forEachChunk(
         x: UnsafePointer<Float>, batch: Int, dIn: Int, dSae: Int,
         wEnc: UnsafePointer<Float>, layout: Transposition, bEnc: UnsafePointer<Float>,
-        bDec: UnsafePointer<Float>?, relu: Bool, blockMaxima: UnsafeMutablePointer<Float>? = nil, threads: Int,
+        bDec: UnsafePointer<Float>?, relu: Bool, blockMaxima: UnsafeMutablePointer<Float>? = nil,
+        rowTopK: TopKCandidates? = nil, threads: Int,
         _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void
     ) {
         precondition(batch >= 0 && dIn > 0 && dSae > 0, "Encoder: bad shape batch=\(batch) dIn=\(dIn) dSae=\(dSae)")
@@ -91,7 +90,8 @@ public enum Encoder {
                     GEMM.multiply(.none, layout, m: rows, n: dSae, k: dIn, a: xc + r0 * dIn, lda: dIn,
                                   b: wEnc, ldb: layout == .none ? dSae : dIn, c: out, ldc: dSae,
                                   epilogue: GEMMEpilogue(columnBias: bEnc, relu: relu, rowBlockMaxima: blockMaxima,
-                                                         rowBlockMaximaLeadingDimension: (dSae + GEMM.outputBlockWidth - 1) / GEMM.outputBlockWidth),
+                                                         rowBlockMaximaLeadingDimension: (dSae + GEMM.outputBlockWidth - 1) / GEMM.outputBlockWidth,
+                                                         rowTopK: rowTopK),
                                   threads: threads)
                     body(r0, rows, out)
                     r0 += rows

@@ -76,6 +76,23 @@ public enum GELU {
         }
     }
 
+    /// In place on a `rows x cols` block with leading dimension `ld` (a GEMM output tile,
+    /// `GEMMEpilogue.gelu`): the same vector code per element as `forward`, so the same bits.
+    @inline(never)
+    static func forwardTile(_ c: UnsafeMutablePointer<Float>, ld: Int, rows: Int, cols: Int, variant: Variant) {
+        for i in 0..<rows {
+            let p = c + i * ld
+            var j = 0
+            while j < cols {
+                let n = min(8, cols - j)
+                let v = n == 8 ? SIMDMath.load(p + j) : SIMDMath.loadPartial(p + j, n)
+                let r = variant == .exact ? exactForward(v) : tanhForward(v)
+                if n == 8 { SIMDMath.store(r, p + j) } else { SIMDMath.storePartial(r, p + j, n) }
+                j += 8
+            }
+        }
+    }
+
     @inline(never)
     static func tanhForwardRange(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
         var i = 0

@@ -56,45 +56,20 @@ package func avx512GEMMMicroKernel12x32(
         ap += 12; bp += 32
     }
     if mr == 12 && nr == 32 {
-        let zero = SIMD16<Float>()
-        let bias0 = bias.map { load16($0) } ?? zero, bias1 = bias.map { load16($0 + 16) } ?? zero
-        @inline(__always) func row(_ a0: SIMD16<Float>, _ a1: SIMD16<Float>, _ i: Int) {
-            let p = c + i * ldc
-            var v0 = a0, v1 = a1
-            if alpha != 1 { v0 *= alpha; v1 *= alpha }
-            if beta == 1 {
-                v0 += load16(p); v1 += load16(p + 16)
-            } else if beta != 0 {
-                v0.addProduct(SIMD16(repeating: beta), load16(p))
-                v1.addProduct(SIMD16(repeating: beta), load16(p + 16))
-            }
-            if bias != nil { v0 += bias0; v1 += bias1 }
-            if let q = pre { store16(v0, q + i * ldPre); store16(v1, q + i * ldPre + 16) }
-            if let m = blockMax {
-                let h = v0.replacing(with: v1, where: v0 .< v1)
-                let a = h.lowHalf.replacing(with: h.highHalf, where: h.lowHalf .< h.highHalf)
-                let b = a.lowHalf.replacing(with: a.highHalf, where: a.lowHalf .< a.highHalf)
-                let d = b.lowHalf.replacing(with: b.highHalf, where: b.lowHalf .< b.highHalf)
-                m[i * ldBlockMax] = d[0] < d[1] ? d[1] : d[0]
-            }
-            if relu {
-                v0 = v0.replacing(with: zero, where: v0 .< zero)
-                v1 = v1.replacing(with: zero, where: v1 .< zero)
-            }
-            store16(v0, p); store16(v1, p + 16)
-        }
-        row(c00, c01, 0)
-        row(c10, c11, 1)
-        row(c20, c21, 2)
-        row(c30, c31, 3)
-        row(c40, c41, 4)
-        row(c50, c51, 5)
-        row(c60, c61, 6)
-        row(c70, c71, 7)
-        row(c80, c81, 8)
-        row(c90, c91, 9)
-        row(c100, c101, 10)
-        row(c110, c111, 11)
+        let e = RowEpilogue(alpha: alpha, beta: beta, bias: bias, relu: relu, pre: pre, ldPre: ldPre,
+                            blockMax: blockMax, ldBlockMax: ldBlockMax)
+        e.store(c00, c01, c, 0, ldc)
+        e.store(c10, c11, c, 1, ldc)
+        e.store(c20, c21, c, 2, ldc)
+        e.store(c30, c31, c, 3, ldc)
+        e.store(c40, c41, c, 4, ldc)
+        e.store(c50, c51, c, 5, ldc)
+        e.store(c60, c61, c, 6, ldc)
+        e.store(c70, c71, c, 7, ldc)
+        e.store(c80, c81, c, 8, ldc)
+        e.store(c90, c91, c, 9, ldc)
+        e.store(c100, c101, c, 10, ldc)
+        e.store(c110, c111, c, 11, ldc)
         return
     }
     // Edge tile: spill the accumulators, then store the valid corner element by element.
@@ -126,5 +101,45 @@ package func avx512GEMMMicroKernel12x32(
             }
             if let m = blockMax { m[i * ldBlockMax] = rowMax }
         }
+    }
+}
+
+/// The store of one full 32-wide tile row: `v = alpha * acc + beta * C`, `+ bias`, the
+/// pre-activation copy, the row's block maximum, the ReLU, then C.
+private struct RowEpilogue {
+    let alpha: Float, beta: Float
+    let bias: UnsafePointer<Float>?
+    let relu: Bool
+    let pre: UnsafeMutablePointer<Float>?
+    let ldPre: Int
+    let blockMax: UnsafeMutablePointer<Float>?
+    let ldBlockMax: Int
+
+    @_transparent
+    func store(_ a0: SIMD16<Float>, _ a1: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>, _ i: Int, _ ldc: Int) {
+        let p = c + i * ldc
+        var v0 = a0, v1 = a1
+        if alpha != 1 { v0 *= alpha; v1 *= alpha }
+        if beta == 1 {
+            v0 += load16(p); v1 += load16(p + 16)
+        } else if beta != 0 {
+            v0.addProduct(SIMD16(repeating: beta), load16(p))
+            v1.addProduct(SIMD16(repeating: beta), load16(p + 16))
+        }
+        if let b = bias { v0 += load16(b); v1 += load16(b + 16) }
+        if let q = pre { store16(v0, q + i * ldPre); store16(v1, q + i * ldPre + 16) }
+        if let m = blockMax {
+            let h = v0.replacing(with: v1, where: v0 .< v1)
+            let a = h.lowHalf.replacing(with: h.highHalf, where: h.lowHalf .< h.highHalf)
+            let b = a.lowHalf.replacing(with: a.highHalf, where: a.lowHalf .< a.highHalf)
+            let d = b.lowHalf.replacing(with: b.highHalf, where: b.lowHalf .< b.highHalf)
+            m[i * ldBlockMax] = d[0] < d[1] ? d[1] : d[0]
+        }
+        if relu {
+            let zero = SIMD16<Float>()
+            v0 = v0.replacing(with: zero, where: v0 .< zero)
+            v1 = v1.replacing(with: zero, where: v1 .< zero)
+        }
+        store16(v0, p); store16(v1, p + 16)
     }
 }

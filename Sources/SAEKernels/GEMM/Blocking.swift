@@ -28,7 +28,7 @@ package struct GEMMKernel: Sendable, CustomStringConvertible {
     /// (24 KiB) stays in L1, a 512 x 480 B panel (960 KiB) in L2, a 1536 x 512 A block in L3.
     /// Chosen by sweeping kc, mc, nc at 4096x2048x2048 and 4096x512x16384.
     package static let simd16 = GEMMKernel(
-        kind: .avx512x12x32, mr: 12, nr: 32, mc: 1536, nc: 480, kcMax: 512, panelOfAInL1: true)
+        kind: .avx512x12x32, mr: 12, nr: 32, mc: 2052, nc: 480, kcMax: 512, panelOfAInL1: true)
 
     /// The widest kernel this CPU runs.
     package static let best: GEMMKernel = CPUFeatures.hasAVX512F ? simd16 : simd8

@@ -51,13 +51,22 @@ public enum GEMM {
         precondition(threads >= 1, "GEMM: threads must be >= 1")
         precondition(epilogue.rowBlockMaxima == nil || epilogue.rowBlockMaximaLeadingDimension >= (n + kernel.nr - 1) / kernel.nr,
                      "GEMM: block-maxima leading dimension too small for n=\(n)")
+        precondition(epilogue.gelu == nil || !epilogue.relu, "GEMM: gelu and relu epilogues together")
+        if let candidates = epilogue.rowTopK {
+            precondition(!epilogue.relu && epilogue.gelu == nil && epilogue.preActivations == nil && epilogue.rowBlockMaxima == nil,
+                         "GEMM: rowTopK takes only a column bias besides")
+            precondition(candidates.rows >= m && candidates.width >= n,
+                         "GEMM: rowTopK candidates [\(candidates.rows), \(candidates.width)] smaller than C [\(m), \(n)]")
+            candidates.reset()
+        }
         if m == 0 || n == 0 { return }
 
         // Small products are not worth a thread hand-off.
         let flops = 2.0 * Double(m) * Double(n) * Double(k)
         let t = flops < 4e6 ? 1 : threads
         let mr = kernel.mr, nr = kernel.nr
-        let splitM = m >= t * 8 * mr || m / mr >= n / nr
+        // A streaming top-k needs each row on one thread, its tiles in column order.
+        let splitM = epilogue.rowTopK != nil || m >= t * 8 * mr || m / mr >= n / nr
         if splitM {
             Parallel.forRanges(m, threads: t, granule: mr) { rows in
                 block(kernel, opA, opB, rows: rows, cols: 0..<n, k: k, alpha: alpha, a: a, lda: lda,
@@ -87,9 +96,13 @@ public enum GEMM {
             return
         }
         let (kBlocks, kcMax) = kernel.kBlocks(k)
+        // A streaming top-k takes each tile's row maxima from the micro-kernel, and when it
+        // needs nothing from C, the tile itself goes to a scratch instead of C.
+        let topK = epilogue.rowTopK != nil, tileInScratch = topK && kBlocks == 1 && beta == 0
+        let scratchExtra = topK ? kernel.mr + (tileInScratch ? kernel.mr * kernel.nr : 0) : 0
         let ncAlloc = (min(ncMax, cols.count) + nr - 1) / nr * nr
         let mcAlloc = (min(mcMax, rows.count) + mr - 1) / mr * mr
-        ScratchPool.withScratch(count: kcMax * ncAlloc) { packedB in
+        ScratchPool.withScratch(count: kcMax * ncAlloc + scratchExtra) { packedB in
             ScratchPool.withScratch(count: kcMax * mcAlloc) { packedA in
                 /// The micro-kernel calls of the block at (ic, jc) for k block kb; beta applies
                 /// on the first k block only, the epilogue after the last.
@@ -97,7 +110,10 @@ public enum GEMM {
                 func tile(ic: Int, mc: Int, jc: Int, nc: Int, kb: Int, kc: Int) -> Tile {
                     Tile(kernel: kernel, kc: kc, packedA: packedA, packedB: packedB, c: c, ldc: ldc, alpha: alpha,
                          beta: kb == 0 ? beta : 1, epilogue: kb == kBlocks - 1 ? epilogue : .none,
-                         ldPre: epilogue.preLeadingDimension, rowOrigin: ic, colOrigin: jc, mc: mc, nc: nc)
+                         ldPre: epilogue.preLeadingDimension, rowOrigin: ic, colOrigin: jc, mc: mc, nc: nc,
+                         candidates: kb == kBlocks - 1 ? epilogue.rowTopK?.rowsState : nil,
+                         tileMaxima: topK ? packedB + kcMax * ncAlloc : nil,
+                         tileScratch: tileInScratch ? packedB + kcMax * ncAlloc + kernel.mr : nil)
                 }
                 if kernel.panelOfAInL1 {
                     // IC (large, L3) > PC > pack A once > JC (L2-sized B panel) > IR > JR:
@@ -161,6 +177,21 @@ public enum GEMM {
         rows: Range<Int>, cols: Range<Int>, c: UnsafeMutablePointer<Float>, ldc: Int,
         store s: TileStore, epilogue: GEMMEpilogue, blockWidth width: Int
     ) {
+        defer {
+            for i in rows {
+                var j = cols.lowerBound
+                while j < cols.upperBound {
+                    let w = min(width, cols.upperBound - j)
+                    if let g = epilogue.gelu { GELU.forwardTile(c + i * ldc + j, ld: ldc, rows: 1, cols: w, variant: g) }
+                    if let candidates = epilogue.rowTopK {
+                        var m = -Float.infinity
+                        for q in 0..<w where !(c[i * ldc + j + q] <= m) { m = c[i * ldc + j + q] }
+                        candidates.rowsState.offer(c + i * ldc + j, ld: ldc, row: i, tileRows: 1, col: j, tileCols: w, rowMaxima: &m)
+                    }
+                    j += w
+                }
+            }
+        }
         for i in rows {
             for j in cols {
                 var v: Float = s.beta == 0 ? 0 : s.beta * c[i * ldc + j]
@@ -191,16 +222,26 @@ private struct Tile {
     let epilogue: GEMMEpilogue
     let ldPre: Int
     let rowOrigin: Int, colOrigin: Int, mc: Int, nc: Int
+    /// For a streaming top-k: where the micro-kernel leaves the tile's row maxima, and where
+    /// the tile goes instead of C (nil: to C).
+    /// `epilogue.rowTopK`'s storage (the epilogue keeps it alive for the whole GEMM).
+    let candidates: TopKCandidates.Rows?
+    let tileMaxima: UnsafeMutablePointer<Float>?
+    let tileScratch: UnsafeMutablePointer<Float>?
 
     @inline(__always)
     func run(ir: Int, jr: Int) {
         let row = rowOrigin + ir, col = colOrigin + jr
+        let rows = min(kernel.mr, mc - ir), cols = min(kernel.nr, nc - jr)
         let ldm = epilogue.rowBlockMaximaLeadingDimension
         let s = TileStore(
             alpha: alpha, beta: beta, bias: epilogue.columnBias.map { $0 + col }, relu: epilogue.relu,
             pre: epilogue.preActivations.map { $0 + row * ldPre + col }, ldPre: ldPre,
-            blockMax: epilogue.rowBlockMaxima.map { $0 + row * ldm + col / kernel.nr }, ldBlockMax: ldm)
-        kernel.run(kc: kc, a: packedA + ir * kc, b: packedB + jr * kc, c: c + row * ldc + col, ldc: ldc,
-                   mr: min(kernel.mr, mc - ir), nr: min(kernel.nr, nc - jr), store: s)
+            blockMax: candidates != nil ? tileMaxima : epilogue.rowBlockMaxima.map { $0 + row * ldm + col / kernel.nr },
+            ldBlockMax: candidates != nil ? 1 : ldm)
+        let (out, ld) = candidates != nil && tileScratch != nil ? (tileScratch!, kernel.nr) : (c + row * ldc + col, ldc)
+        kernel.run(kc: kc, a: packedA + ir * kc, b: packedB + jr * kc, c: out, ldc: ld, mr: rows, nr: cols, store: s)
+        if let g = epilogue.gelu { GELU.forwardTile(out, ld: ld, rows: rows, cols: cols, variant: g) }
+        candidates?.offer(out, ld: ld, row: row, tileRows: rows, col: col, tileCols: cols, rowMaxima: tileMaxima!)
     }
 }

@@ -53,11 +53,11 @@ struct TrainingStep {
         let dIn = p.dIn, dSae = p.dSae, t = o.threads
         precondition(rows > 0, "TrainingStep: empty batch")
         grads.zero()
-        var xc = [Float](repeating: 0, count: rows * dIn)
-        p.bDec.withUnsafeBufferPointer { bd in
-            xc.withUnsafeMutableBufferPointer { out in
-                for r in 0..<rows { for i in 0..<dIn { out[r * dIn + i] = x[r * dIn + i] - bd[i] } }
+        let xc = [Float](unsafeUninitializedCapacity: rows * dIn) { out, n in
+            p.bDec.withUnsafeBufferPointer { bd in
+                BatchElementwise.subtractRowVector(x, bd.baseAddress!, rows: rows, d: dIn, into: out.baseAddress!, threads: t)
             }
+            n = rows * dIn
         }
         // Forward: the codes.
         var batchMin: Float? = nil
@@ -88,9 +88,12 @@ struct TrainingStep {
         // Decode, the output gradient G = (2/B)(x_hat - x), and b_dec's share of it.
         func outputGradient() {
             stats = xHat.withUnsafeBufferPointer { Reductions.reconstructionStatistics(x, $0.baseAddress!, rows: rows, d: dIn, threads: t) }
-            let scale = 2 / Float(rows)
-            for r in 0..<rows { for i in 0..<dIn { g[r * dIn + i] = scale * (xHat[r * dIn + i] - x[r * dIn + i]) } }
-            for r in 0..<rows { for i in 0..<dIn { grads.bDec[i] += g[r * dIn + i] } }
+            xHat.withUnsafeBufferPointer { xh in g.withUnsafeMutableBufferPointer { gp in
+                grads.bDec.withUnsafeMutableBufferPointer { bd in
+                    BatchElementwise.scaledDifference(xh.baseAddress!, minus: x, scale: 2 / Float(rows), rows: rows, d: dIn,
+                                                      into: gp.baseAddress!, columnSums: bd.baseAddress!, threads: t)
+                }
+            }}
         }
 
         if path == .sparse {
@@ -182,9 +185,12 @@ struct TrainingStep {
             }
         }}}
         stats = xHat.withUnsafeBufferPointer { Reductions.reconstructionStatistics(x, $0.baseAddress!, rows: rows, d: dIn, threads: t) }
-        let scale = 2 / Float(rows)
-        for r in 0..<rows { for i in 0..<dIn { g[r * dIn + i] = scale * (xHat[r * dIn + i] - x[r * dIn + i]) } }
-        for r in 0..<rows { for i in 0..<dIn { grads.bDec[i] += g[r * dIn + i] } }
+        xHat.withUnsafeBufferPointer { xh in g.withUnsafeMutableBufferPointer { gp in
+            grads.bDec.withUnsafeMutableBufferPointer { bd in
+                BatchElementwise.scaledDifference(xh.baseAddress!, minus: x, scale: 2 / Float(rows), rows: rows, d: dIn,
+                                                  into: gp.baseAddress!, columnSums: bd.baseAddress!, threads: t)
+            }
+        }}
         // dPre = (G W_dec^T + l1/B) where F > 0.
         var dPre = Matrix(rows: rows, cols: dSae)
         g.withUnsafeBufferPointer { gp in p.wDec.withUnsafeBufferPointer { wd in dPre.withUnsafeMutableBufferPointer { dp in

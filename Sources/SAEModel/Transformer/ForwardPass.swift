@@ -187,12 +187,21 @@ extension Transformer {
             guard let x2 = try layerNorm(weight: w.ln2Weight, bias: w.ln2Bias, hook: HookPoint(.ln2Normalized, layer: l))
             else { return result }
             MatrixAccess.ensure(&ws.mlp, rows: n, cols: c.dMLP)
-            GEMM.multiply(.none, .none, m: n, n: c.dMLP, k: d, a: x2, lda: d,
-                          b: MatrixAccess.read(w.inWeight), ldb: c.dMLP, c: MatrixAccess.write(&ws.mlp), ldc: c.dMLP,
-                          epilogue: GEMMEpilogue(columnBias: MatrixAccess.read(w.inBias)), threads: threads)
-            guard try visit(HookPoint(.mlpPre, layer: l), &ws.mlp) else { return result }
-            let mlp = MatrixAccess.write(&ws.mlp)
-            GELU.forward(mlp, mlp, count: n * c.dMLP, variant: c.geluVariant, threads: threads)
+            let preHook = HookPoint(.mlpPre, layer: l)
+            if plan.touches(preHook) {
+                GEMM.multiply(.none, .none, m: n, n: c.dMLP, k: d, a: x2, lda: d,
+                              b: MatrixAccess.read(w.inWeight), ldb: c.dMLP, c: MatrixAccess.write(&ws.mlp), ldc: c.dMLP,
+                              epilogue: GEMMEpilogue(columnBias: MatrixAccess.read(w.inBias)), threads: threads)
+                guard try visit(preHook, &ws.mlp) else { return result }
+                let mlp = MatrixAccess.write(&ws.mlp)
+                GELU.forward(mlp, mlp, count: n * c.dMLP, variant: c.geluVariant, threads: threads)
+            } else {
+                // GELU on each output tile while it is in L1 (the same bits as the separate pass).
+                GEMM.multiply(.none, .none, m: n, n: c.dMLP, k: d, a: x2, lda: d,
+                              b: MatrixAccess.read(w.inWeight), ldb: c.dMLP, c: MatrixAccess.write(&ws.mlp), ldc: c.dMLP,
+                              epilogue: GEMMEpilogue(columnBias: MatrixAccess.read(w.inBias), gelu: c.geluVariant),
+                              threads: threads)
+            }
             guard try visit(HookPoint(.mlpPost, layer: l), &ws.mlp) else { return result }
             guard try addProjection(MatrixAccess.read(ws.mlp), k: c.dMLP, weight: w.mlpOutWeight, bias: w.mlpOutBias,
                                     hook: HookPoint(.mlpOut, layer: l), into: &ws.mlpOut, ws: ws, threads: threads,
