@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "_SAEKernelsAVX512", swiftSettings: avx512Flags),
 
         // MARK: - Unit test bundles
-        .testTarget(name: "SAEKernelsTests", dependencies: ["SAEKernels"]),
+        .testTarget(name: "SAEKernelsTests", dependencies: ["SAEKernels", "_SAEKernelsAVX512"]),
         .testTarget(name: "SAEModelTests", dependencies: ["SAEModel", "SAEKernels"]),
         // Runs the built `sae` executable.
         .testTarget(name: "SAECLITests", dependencies: ["SAECLI"]),

@@ -1,3 +1,5 @@
+import _SAEKernelsAVX512
+
 /// The GELU activation of GPT-2 style MLPs, forward and backward, over flat buffers.
 ///
 /// - `.exact`: `gelu(x) = 0.5 x (1 + erf(x / sqrt(2)))` (PyTorch `gelu`, TransformerLens
@@ -67,6 +69,18 @@ public enum GELU {
     @inline(never)
     static func exactForwardRange(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
         var i = 0
+        if CPUFeatures.hasAVX512F {
+            if UnsafePointer(y) != x { y.update(from: x, count: count) }
+            i = avx512GELUExactRows(y, ld: count, rows: 1, cols: count)
+            if i == count { return }
+            return exactForwardRange8(y + i, y + i, count - i)
+        }
+        exactForwardRange8(x + i, y + i, count - i)
+    }
+
+    /// `exactForwardRange` eight lanes at a time.
+    static func exactForwardRange8(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
+        var i = 0
         while i < count {
             let n = min(8, count - i)
             let v = n == 8 ? SIMDMath.load(x + i) : SIMDMath.loadPartial(x + i, n)
@@ -80,9 +94,12 @@ public enum GELU {
     /// `GEMMEpilogue.gelu`): the same vector code per element as `forward`, so the same bits.
     @inline(never)
     static func forwardTile(_ c: UnsafeMutablePointer<Float>, ld: Int, rows: Int, cols: Int, variant: Variant) {
+        // The exact variant sixteen lanes wide where the CPU has AVX-512 (the same bits).
+        let done = variant == .exact && CPUFeatures.hasAVX512F ? avx512GELUExactRows(c, ld: ld, rows: rows, cols: cols) : 0
+        if done == cols { return }
         for i in 0..<rows {
             let p = c + i * ld
-            var j = 0
+            var j = done
             while j < cols {
                 let n = min(8, cols - j)
                 let v = n == 8 ? SIMDMath.load(p + j) : SIMDMath.loadPartial(p + j, n)

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import SAEKernels
+import _SAEKernelsAVX512
 
 /// `GELU.forward` / `GELU.backward` against the naive twins and Double-precision math.
 ///
@@ -155,6 +156,25 @@ final class GELUTests: XCTestCase {
                 XCTAssertEqual(y[i], x[i] > 0 ? x[i] : 0, "\(v) gelu(\(x[i])) = \(y[i])")
                 XCTAssertEqual(d[i], x[i] > 0 ? 1 : 0, "\(v) gelu'(\(x[i])) = \(d[i])")
             }
+        }
+    }
+
+    /// The sixteen-wide exact GELU (AVX-512) gives the eight-wide kernel's bits on every
+    /// input: a sweep over [-12, 12], tiny, huge, infinite and NaN values.
+    func testSixteenWideExactGELUMatchesEightWide() throws {
+        guard CPUFeatures.hasAVX512F else { throw XCTSkip("no AVX-512 on this CPU") }
+        var x: [Float] = (0..<48_000).map { Float($0 - 24_000) / 2000 }
+        x += [0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 1e-30, -1e-30, 3.8, -3.8, 3.92, -3.92,
+              0.921875, -0.921875, 89, -104, 1e30, -1e30, .infinity, -.infinity, .nan, .greatestFiniteMagnitude]
+        while x.count % 16 != 0 { x.append(0.5) }
+        var eight = x, sixteen = x
+        eight.withUnsafeMutableBufferPointer { GELU.exactForwardRange8($0.baseAddress!, $0.baseAddress!, $0.count) }
+        sixteen.withUnsafeMutableBufferPointer {
+            XCTAssertEqual(avx512GELUExactRows($0.baseAddress!, ld: $0.count, rows: 1, cols: $0.count), $0.count)
+        }
+        for i in 0..<x.count {
+            XCTAssertTrue(eight[i].bitPattern == sixteen[i].bitPattern || (eight[i].isNaN && sixteen[i].isNaN),
+                          "gelu(\(x[i])): \(eight[i]) vs \(sixteen[i])")
         }
     }
 }

@@ -104,31 +104,19 @@ final class TransformerPerformanceTests: XCTestCase {
                           ldb: 3 * c.attentionWidth, c: qkv, ldc: 3 * c.attentionWidth,
                           epilogue: GEMMEpilogue(columnBias: MatrixAccess.read(w.qkvBias)), threads: threads)
         }
-        let tAttention = ws.validLengths.withUnsafeBufferPointer { lengths in
-            best(repeats) {
-                CausalAttention.forward(qkv: qkv, z: z, shape: shape, validLengths: lengths.baseAddress!, threads: threads)
-            }
+        let tAttention = best(repeats) {
+            CausalAttention.forward(qkv: qkv, z: z, shape: shape, threads: threads)
         }
         let softmaxOnly: Double = ScratchPool.withScratch(count: 128 * 128) { scores in
             ws.validLengths.withUnsafeBufferPointer { lengths in
                 best(repeats) {
                     for _ in 0..<(shape.batch * shape.heads) {
-                        Softmax.forwardInPlace(scores, rows: 64, n: 64, validLengths: lengths.baseAddress!, threads: 1)
-                        Softmax.forwardInPlace(scores, rows: 64, n: 128, validLengths: lengths.baseAddress! + 64, threads: 1)
+                        Softmax.forwardInPlace(scores, rows: 128, n: 128, validLengths: lengths.baseAddress!, threads: 1)
                     }
                 }
             }
         }
-        var blocks: [String] = [String(format: "softmax alone %.1f ms", softmaxOnly * 1e3)]
-        for qb in [32, 64, 128] {
-            let t = ws.validLengths.withUnsafeBufferPointer { lengths in
-                best(repeats) {
-                    CausalAttention.forward(qkv: qkv, z: z, shape: shape, validLengths: lengths.baseAddress!, queryBlock: qb,
-                                            threads: threads)
-                }
-            }
-            blocks.append(String(format: "block %d: %.1f ms", qb, t * 1e3))
-        }
+        let blocks: [String] = [String(format: "softmax alone %.1f ms", softmaxOnly * 1e3)]
         print("attention: " + blocks.joined(separator: ", "))
         let tOut = best(repeats) {
             GEMM.multiply(.none, .none, m: n, n: d, k: c.attentionWidth, a: z, lda: c.attentionWidth,

@@ -11,8 +11,8 @@ import SAEKernels
 /// - `z`: `[batch * seq, heads * dHead]`, head `h` at columns `h * dHead ..< (h + 1) * dHead`;
 /// - `pattern`: `[batch, heads, seq, seq]`, i.e. row `(b * heads + h) * seq + i`.
 ///
-/// The `(b, h)` pairs are split over threads; each pair runs single-threaded GEMMs
-/// (scores: NT, `z`: NN) on its own scratch.
+/// The `(b, h)` pairs are split over threads; each pair runs single-threaded on its own
+/// scratch.
 enum CausalAttention {
     struct Shape {
         var batch: Int, seq: Int, heads: Int, dHead: Int
@@ -21,37 +21,20 @@ enum CausalAttention {
         var scale: Float { 1 / Float(dHead).squareRoot() }
     }
 
-    /// Query rows per block in `forward`: block `[i0, i1)` only needs keys `0 ..< i1`, so
-    /// blocking skips most of the masked upper triangle.
-    static let queryBlock = 64
-
-    /// `z` without materialising the pattern: per pair, per block of query rows, scores
-    /// for the keys the block can see, softmax, and `z` for those rows.
-    /// `validLengths[i] = i + 1` for `i < seq`.
+    /// `z` without materialising the whole pattern: per pair, `CausalAttentionHead` (q, k, v
+    /// packed once, the tiles above the diagonal skipped).
     static func forward(
-        qkv: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, shape s: Shape,
-        validLengths: UnsafePointer<Int>, queryBlock: Int = CausalAttention.queryBlock, threads: Int
+        qkv: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, shape s: Shape, threads: Int
     ) {
-        let block = min(queryBlock, s.seq)
+        let scratch = CausalAttentionHead.scratchCount(seq: s.seq, dHead: s.dHead)
         Parallel.forRanges(s.batch * s.heads, threads: threads) { pairs in
-            ScratchPool.withScratch(count: block * s.seq) { scores in
+            ScratchPool.withScratch(count: scratch) { buffer in
                 for pair in pairs {
                     let b = pair / s.heads, h = pair % s.heads
                     let q = qkv + b * s.seq * s.qkvStride + h * s.dHead
-                    let k = q + s.heads * s.dHead, v = q + 2 * s.heads * s.dHead
-                    var i0 = 0
-                    while i0 < s.seq {
-                        let i1 = min(s.seq, i0 + block)
-                        let rows = i1 - i0, keys = i1
-                        GEMM.multiply(.none, .transposed, m: rows, n: keys, k: s.dHead, alpha: s.scale,
-                                      a: q + i0 * s.qkvStride, lda: s.qkvStride, b: k, ldb: s.qkvStride,
-                                      c: scores, ldc: keys, threads: 1)
-                        Softmax.forwardInPlace(scores, rows: rows, n: keys, validLengths: validLengths + i0, threads: 1)
-                        GEMM.multiply(.none, .none, m: rows, n: s.dHead, k: keys, a: scores, lda: keys,
-                                      b: v, ldb: s.qkvStride,
-                                      c: z + (b * s.seq + i0) * s.zStride + h * s.dHead, ldc: s.zStride, threads: 1)
-                        i0 = i1
-                    }
+                    CausalAttentionHead.forward(q: q, k: q + s.heads * s.dHead, v: q + 2 * s.heads * s.dHead, ld: s.qkvStride,
+                                                seq: s.seq, dHead: s.dHead, scale: s.scale,
+                                                z: z + b * s.seq * s.zStride + h * s.dHead, ldz: s.zStride, scratch: buffer)
                 }
             }
         }

@@ -172,8 +172,7 @@ extension Transformer {
                     CausalAttention.mix(pattern: MatrixAccess.read(ws.pattern), qkv: qkv, z: MatrixAccess.write(&ws.z),
                                         shape: attentionShape, threads: threads)
                 } else {
-                    CausalAttention.forward(qkv: qkv, z: MatrixAccess.write(&ws.z), shape: attentionShape,
-                                            validLengths: lengths.baseAddress!, threads: threads)
+                    CausalAttention.forward(qkv: qkv, z: MatrixAccess.write(&ws.z), shape: attentionShape, threads: threads)
                 }
             }
             if result.stoppedValue != nil { return result }
