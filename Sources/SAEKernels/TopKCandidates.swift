@@ -43,7 +43,7 @@ public final class TopKCandidates {
         self.rows = rows
         self.width = width
         self.k = k
-        capacity = k + max(k, 224)
+        capacity = k + max(k, 64)
         threshold = .allocate(capacity: max(1, rows))
         count = .allocate(capacity: max(1, rows))
         keys = .allocate(capacity: max(1, rows * capacity))
