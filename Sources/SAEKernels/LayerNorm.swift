@@ -115,6 +115,15 @@ public enum LayerNorm {
             return (xhat, out)
         }
         var j = 0
+        if let w = weight, let b = bias, normalized == nil {
+            // The common case (LN with both parameters, hook not kept) without optionals
+            // in the loop, which would otherwise go through scalar lane inserts.
+            while j + 8 <= d {
+                let xhat = ((SIMDMath.load(x + j) - m0) - c) * rs
+                SIMDMath.store(SIMDMath.load(b + j).addingProduct(xhat, SIMDMath.load(w + j)), y + j)
+                j += 8
+            }
+        }
         while j + 8 <= d {
             let t = transform(SIMDMath.load(x + j), weight.map { SIMDMath.load($0 + j) },
                               bias.map { SIMDMath.load($0 + j) })

@@ -16,10 +16,22 @@ enum GEMMPacking {
             let rows = min(mr, mc - panel)
             let d = dst + panel * kc
             if op == .none {
-                // A(i, p) = a[i*lda + p]: walk each row, scatter with stride MR.
-                for ii in 0..<rows {
-                    let src = a + (i0 + panel + ii) * lda + p0
-                    for p in 0..<kc { d[p * mr + ii] = src[p] }
+                // A(i, p) = a[i*lda + p]: eight values of each row at a time, written out
+                // as eight contiguous groups of MR (no store ever waits on a load).
+                let src = a + (i0 + panel) * lda + p0
+                var p = 0
+                while p + 8 <= kc {
+                    for ii in 0..<rows {
+                        let v = UnsafeRawPointer(src + ii * lda + p).loadUnaligned(as: SIMD8<Float>.self)
+                        let o = d + p * mr + ii
+                        o[0] = v[0]; o[mr] = v[1]; o[2 * mr] = v[2]; o[3 * mr] = v[3]
+                        o[4 * mr] = v[4]; o[5 * mr] = v[5]; o[6 * mr] = v[6]; o[7 * mr] = v[7]
+                    }
+                    p += 8
+                }
+                while p < kc {
+                    for ii in 0..<rows { d[p * mr + ii] = src[ii * lda + p] }
+                    p += 1
                 }
             } else {
                 // A(i, p) = a[p*lda + i]: MR consecutive values per p.
@@ -72,12 +84,21 @@ enum GEMMPacking {
                 // stored rows (each row streams through its own cache lines), write NR
                 // contiguous values.
                 if cols == nr {
-                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: nr) { rows in
-                        for jj in 0..<nr { rows[jj] = b + (j0 + panel + jj) * ldb + p0 }
-                        for p in 0..<kc {
-                            let o = d + p * nr
-                            for jj in 0..<nr { o[jj] = rows[jj][p] }
+                    // Eight values of each stored row at a time, scattered to eight groups.
+                    let src = b + (j0 + panel) * ldb + p0
+                    var p = 0
+                    while p + 8 <= kc {
+                        for jj in 0..<nr {
+                            let v = UnsafeRawPointer(src + jj * ldb + p).loadUnaligned(as: SIMD8<Float>.self)
+                            let o = d + p * nr + jj
+                            o[0] = v[0]; o[nr] = v[1]; o[2 * nr] = v[2]; o[3 * nr] = v[3]
+                            o[4 * nr] = v[4]; o[5 * nr] = v[5]; o[6 * nr] = v[6]; o[7 * nr] = v[7]
                         }
+                        p += 8
+                    }
+                    while p < kc {
+                        for jj in 0..<nr { d[p * nr + jj] = src[jj * ldb + p] }
+                        p += 1
                     }
                 } else {
                     for jj in 0..<cols {

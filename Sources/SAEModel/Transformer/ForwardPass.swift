@@ -115,7 +115,7 @@ extension Transformer {
             Elementwise.add(MatrixAccess.read(ws.embed), MatrixAccess.read(ws.posEmbed),
                             into: MatrixAccess.write(&ws.resid), count: n * d, threads: threads)
         } else {
-            embedSum(tokens, into: MatrixAccess.write(&ws.resid))
+            embedSum(tokens, into: MatrixAccess.write(&ws.resid), threads: threads)
         }
 
         /// LayerNorm of the residual: the hook sees `xhat = (x - mean) / sqrt(var + eps)`
@@ -317,11 +317,15 @@ extension Transformer {
     }
 
     /// `out[r] = W_E[tokens[r]] + W_pos[r % seq]`.
-    private func embedSum(_ tokens: TokenBatch, into out: UnsafeMutablePointer<Float>) {
-        let d = config.dModel
+    private func embedSum(_ tokens: TokenBatch, into out: UnsafeMutablePointer<Float>, threads: Int) {
+        let d = config.dModel, rows = tokens.batch * tokens.seq
         let e = MatrixAccess.read(weights.embedding), p = MatrixAccess.read(weights.positional)
-        for r in 0..<(tokens.batch * tokens.seq) {
-            Elementwise.add(e + Int(tokens.ids[r]) * d, p + (r % tokens.seq) * d, into: out + r * d, count: d, threads: 1)
+        tokens.ids.withUnsafeBufferPointer { ids in
+            Parallel.forRanges(rows, threads: rows * d >= 1 << 16 ? threads : 1) { range in
+                for r in range {
+                    Elementwise.add(e + Int(ids[r]) * d, p + (r % tokens.seq) * d, into: out + r * d, count: d, threads: 1)
+                }
+            }
         }
     }
 }
