@@ -101,6 +101,18 @@ public final class TopKCandidates {
         let count: UnsafeMutablePointer<Int32>
         let keys: UnsafeMutablePointer<UInt64>
 
+        /// Whether any of the tile's rows has a value above its threshold (the common "no"
+        /// is answered without a call).
+        @inline(__always)
+        func anyAbove(row: Int, tileRows: Int, rowMaxima: UnsafePointer<Float>) -> Bool {
+            var i = 0
+            while i < tileRows {
+                if rowMaxima[i] > threshold[row + i] { return true }
+                i += 1
+            }
+            return false
+        }
+
         /// Offers the `tileRows x tileCols` values at `tile` (leading dimension `ld`), which are
         /// output rows `row ..< row + tileRows`, columns `col ..< col + tileCols`; `rowMaxima[i]`
         /// is the maximum of tile row `i`.

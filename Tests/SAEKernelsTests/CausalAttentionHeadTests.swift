@@ -44,3 +44,38 @@ final class CausalAttentionHeadTests: XCTestCase {
         }
     }
 }
+
+extension CausalAttentionHeadTests {
+    /// All heads of a sequence at once give each head's `forward` result, bitwise.
+    func testSequenceOfHeadsEqualsHeadByHead() {
+        for kernel in GEMMKernel.available {
+            for (heads, seq, dHead) in [(3, 1, 16), (2, kernel.mr + 1, 33), (4, 45, 64)] {
+                var rng = TestRNG(seed: UInt64(heads * 1000 + seq))
+                let ld = 3 * heads * dHead + 2, ldz = heads * dHead + 1
+                let qkv = randomArray(seq * ld, &rng)
+                let scale = 1 / Float(dHead).squareRoot()
+                var one = [Float](repeating: .nan, count: seq * ldz), all = one
+                qkv.withUnsafeBufferPointer { p in
+                    one.withUnsafeMutableBufferPointer { zp in
+                        ScratchPool.withScratch(count: CausalAttentionHead.scratchCount(seq: seq, dHead: dHead, kernel: kernel)) { s in
+                            for h in 0..<heads {
+                                let q = p.baseAddress! + h * dHead
+                                CausalAttentionHead.forward(q: q, k: q + heads * dHead, v: q + 2 * heads * dHead, ld: ld, seq: seq,
+                                                            dHead: dHead, scale: scale, z: zp.baseAddress! + h * dHead, ldz: ldz,
+                                                            scratch: s, kernel: kernel)
+                            }
+                        }
+                    }
+                    all.withUnsafeMutableBufferPointer { zp in
+                        let count = CausalAttentionHead.sequenceScratchCount(heads: heads, seq: seq, dHead: dHead, kernel: kernel)
+                        ScratchPool.withScratch(count: count) { s in
+                            CausalAttentionHead.forwardSequence(qkv: p.baseAddress!, ld: ld, heads: heads, seq: seq, dHead: dHead,
+                                                                scale: scale, z: zp.baseAddress!, ldz: ldz, scratch: s, kernel: kernel)
+                        }
+                    }
+                }
+                KernelCheck.assertBitwiseEqual(all, one, "\(kernel) heads=\(heads) seq=\(seq) dHead=\(dHead)")
+            }
+        }
+    }
+}

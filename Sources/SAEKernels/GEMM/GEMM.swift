@@ -67,7 +67,20 @@ public enum GEMM {
         let mr = kernel.mr, nr = kernel.nr
         // A streaming top-k needs each row on one thread, its tiles in column order.
         let splitM = epilogue.rowTopK != nil || m >= t * 8 * mr || m / mr >= n / nr
-        if splitM {
+        let panelsUp = (n + nr - 1) / nr * nr
+        if splitM && t > 1 && k > 0 && k <= kernel.kcMax && k * panelsUp <= 1 << 24 {
+            // Every thread would pack all of B: pack it once, the threads sharing the work.
+            ScratchPool.withScratch(count: k * panelsUp) { packedB in
+                Parallel.forRanges(n, threads: t, granule: nr) { cols in
+                    GEMMPacking.packB(opB, b, ldb: ldb, p0: 0, kc: k, j0: cols.lowerBound, nc: cols.count, nr: nr,
+                                      into: packedB + cols.lowerBound * k)
+                }
+                Parallel.forRanges(m, threads: t, granule: mr) { rows in
+                    block(kernel, opA, opB, rows: rows, cols: 0..<n, k: k, alpha: alpha, a: a, lda: lda,
+                          b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, epilogue: epilogue, packedWholeB: packedB)
+                }
+            }
+        } else if splitM {
             Parallel.forRanges(m, threads: t, granule: mr) { rows in
                 block(kernel, opA, opB, rows: rows, cols: 0..<n, k: k, alpha: alpha, a: a, lda: lda,
                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
@@ -85,7 +98,8 @@ public enum GEMM {
         _ kernel: GEMMKernel, _ opA: Transposition, _ opB: Transposition,
         rows: Range<Int>, cols: Range<Int>, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue,
+        packedWholeB: UnsafePointer<Float>? = nil
     ) {
         let mr = kernel.mr, nr = kernel.nr
         let mcMax = kernel.mc, ncMax = kernel.nc
@@ -108,7 +122,9 @@ public enum GEMM {
                 /// on the first k block only, the epilogue after the last.
                 @inline(__always)
                 func tile(ic: Int, mc: Int, jc: Int, nc: Int, kb: Int, kc: Int) -> Tile {
-                    Tile(kernel: kernel, kc: kc, packedA: packedA, packedB: packedB, c: c, ldc: ldc, alpha: alpha,
+                    // The B panel: packed here, or the caller's whole packed B (one k block).
+                    let panel = packedWholeB.map { UnsafeMutablePointer(mutating: $0 + jc * kc) } ?? packedB
+                    return Tile(kernel: kernel, kc: kc, packedA: packedA, packedB: panel, c: c, ldc: ldc, alpha: alpha,
                          beta: kb == 0 ? beta : 1, epilogue: kb == kBlocks - 1 ? epilogue : .none,
                          ldPre: epilogue.preLeadingDimension, rowOrigin: ic, colOrigin: jc, mc: mc, nc: nc,
                          candidates: kb == kBlocks - 1 ? epilogue.rowTopK?.rowsState : nil,
@@ -128,7 +144,9 @@ public enum GEMM {
                             var jc = cols.lowerBound
                             while jc < cols.upperBound {
                                 let nc = min(ncMax, cols.upperBound - jc)
-                                GEMMPacking.packB(opB, b, ldb: ldb, p0: pc, kc: kc, j0: jc, nc: nc, nr: nr, into: packedB)
+                                if packedWholeB == nil {
+                                    GEMMPacking.packB(opB, b, ldb: ldb, p0: pc, kc: kc, j0: jc, nc: nc, nr: nr, into: packedB)
+                                }
                                 let t = tile(ic: ic, mc: mc, jc: jc, nc: nc, kb: kb, kc: kc)
                                 var ir = 0
                                 while ir < mc {
@@ -151,7 +169,9 @@ public enum GEMM {
                     for kb in 0..<kBlocks {
                         let pc = kb * kcMax
                         let kc = min(kcMax, k - pc)
-                        GEMMPacking.packB(opB, b, ldb: ldb, p0: pc, kc: kc, j0: jc, nc: nc, nr: nr, into: packedB)
+                        if packedWholeB == nil {
+                            GEMMPacking.packB(opB, b, ldb: ldb, p0: pc, kc: kc, j0: jc, nc: nc, nr: nr, into: packedB)
+                        }
                         var ic = rows.lowerBound
                         while ic < rows.upperBound {
                             let mc = min(mcMax, rows.upperBound - ic)
@@ -242,6 +262,8 @@ private struct Tile {
         let (out, ld) = candidates != nil && tileScratch != nil ? (tileScratch!, kernel.nr) : (c + row * ldc + col, ldc)
         kernel.run(kc: kc, a: packedA + ir * kc, b: packedB + jr * kc, c: out, ldc: ld, mr: rows, nr: cols, store: s)
         if let g = epilogue.gelu { GELU.forwardTile(out, ld: ld, rows: rows, cols: cols, variant: g) }
-        candidates?.offer(out, ld: ld, row: row, tileRows: rows, col: col, tileCols: cols, rowMaxima: tileMaxima!)
+        if let candidates, candidates.anyAbove(row: row, tileRows: rows, rowMaxima: tileMaxima!) {
+            candidates.offer(out, ld: ld, row: row, tileRows: rows, col: col, tileCols: cols, rowMaxima: tileMaxima!)
+        }
     }
 }

@@ -21,11 +21,25 @@ enum CausalAttention {
         var scale: Float { 1 / Float(dHead).squareRoot() }
     }
 
-    /// `z` without materialising the whole pattern: per pair, `CausalAttentionHead` (q, k, v
-    /// packed once, the tiles above the diagonal skipped).
+    /// `z` without materialising the whole pattern (`CausalAttentionHead`): whole sequences
+    /// per thread when there are enough of them (each sequence's q, k, v packed in sweeps
+    /// down its rows), else `(b, h)` pairs. The same results either way.
     static func forward(
         qkv: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, shape s: Shape, threads: Int
     ) {
+        if s.batch >= threads {
+            let scratch = CausalAttentionHead.sequenceScratchCount(heads: s.heads, seq: s.seq, dHead: s.dHead)
+            Parallel.forRanges(s.batch, threads: threads) { sequences in
+                ScratchPool.withScratch(count: scratch) { buffer in
+                    for b in sequences {
+                        CausalAttentionHead.forwardSequence(
+                            qkv: qkv + b * s.seq * s.qkvStride, ld: s.qkvStride, heads: s.heads, seq: s.seq, dHead: s.dHead,
+                            scale: s.scale, z: z + b * s.seq * s.zStride, ldz: s.zStride, scratch: buffer)
+                    }
+                }
+            }
+            return
+        }
         let scratch = CausalAttentionHead.scratchCount(seq: s.seq, dHead: s.dHead)
         Parallel.forRanges(s.batch * s.heads, threads: threads) { pairs in
             ScratchPool.withScratch(count: scratch) { buffer in
