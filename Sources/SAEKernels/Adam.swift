@@ -59,22 +59,7 @@ public enum Adam {
         precondition(threads >= 1, "Adam.projectGradientOrthogonal: threads must be >= 1, got \(threads)")
         let parts = SIMDMath.parts(work: rows * d, threads: threads)
         Parallel.forRanges(rows, threads: parts) { range in
-            for r in range {
-                let w = weights + r * d, gr = gradients + r * d
-                let (gw, ww) = dots(gr, w, d)
-                guard ww > 0 else { continue }
-                let coefficient = SIMD8<Float>(repeating: -(gw / ww))
-                var j = 0
-                while j + 8 <= d {
-                    SIMDMath.store(SIMDMath.load(gr + j).addingProduct(coefficient, SIMDMath.load(w + j)), gr + j)
-                    j += 8
-                }
-                if j < d {
-                    let n = d - j
-                    let out = SIMDMath.loadPartial(gr + j, n).addingProduct(coefficient, SIMDMath.loadPartial(w + j, n))
-                    SIMDMath.storePartial(out, gr + j, n)
-                }
-            }
+            for r in range { projectRow(weights + r * d, gradients + r * d, d) }
         }
     }
 
@@ -88,19 +73,66 @@ public enum Adam {
         precondition(threads >= 1, "Adam.normalizeRows: threads must be >= 1, got \(threads)")
         let parts = SIMDMath.parts(work: rows * d, threads: threads)
         Parallel.forRanges(rows, threads: parts) { range in
+            for r in range { normalizeRow(weights + r * d, d) }
+        }
+    }
+
+    /// The decoder's whole update in one pass over its rows: for each row, exactly
+    /// `projectGradientOrthogonal`, then `step`, then `normalizeRows` (the same bits as the
+    /// three calls), with the row's weights, gradient and moments read from memory once.
+    /// `gradients` is left projected, as after `projectGradientOrthogonal`.
+    public static func unitNormRowsStep(
+        parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>,
+        firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
+        rows: Int, d: Int, learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999,
+        epsilon: Double = 1e-8, step t: Int, threads: Int = Parallel.defaultThreads
+    ) {
+        precondition(rows >= 0 && d >= 0, "Adam.unitNormRowsStep: negative shape \(rows)x\(d)")
+        precondition(t >= 1, "Adam.unitNormRowsStep: step must be >= 1, got \(t)")
+        precondition(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1,
+                     "Adam.unitNormRowsStep: betas must be in [0, 1), got \(beta1), \(beta2)")
+        precondition(threads >= 1, "Adam.unitNormRowsStep: threads must be >= 1, got \(threads)")
+        let c = StepConstants(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, step: t)
+        Parallel.forRanges(rows, threads: SIMDMath.parts(work: rows * d, threads: threads)) { range in
             for r in range {
-                let w = weights + r * d
-                let ww = dots(UnsafePointer(w), UnsafePointer(w), d).ww
-                guard ww > 0 else { continue }
-                let norm = SIMD8<Float>(repeating: ww.squareRoot())
-                var j = 0
-                while j + 8 <= d {
-                    SIMDMath.store(SIMDMath.load(w + j) / norm, w + j)
-                    j += 8
-                }
-                if j < d { SIMDMath.storePartial(SIMDMath.loadPartial(w + j, d - j) / norm, w + j, d - j) }
+                let o = r * d
+                projectRow(w + o, g + o, d)
+                stepRange(w + o, g + o, m + o, v + o, d, c)
+                normalizeRow(w + o, d)
             }
         }
+    }
+
+    /// `g -= (g . w) / (w . w) * w` (unchanged when `w . w == 0`).
+    @inline(__always)
+    static func projectRow(_ w: UnsafePointer<Float>, _ gr: UnsafeMutablePointer<Float>, _ d: Int) {
+        let (gw, ww) = dots(gr, w, d)
+        guard ww > 0 else { return }
+        let coefficient = SIMD8<Float>(repeating: -(gw / ww))
+        var j = 0
+        while j + 8 <= d {
+            SIMDMath.store(SIMDMath.load(gr + j).addingProduct(coefficient, SIMDMath.load(w + j)), gr + j)
+            j += 8
+        }
+        if j < d {
+            let n = d - j
+            let out = SIMDMath.loadPartial(gr + j, n).addingProduct(coefficient, SIMDMath.loadPartial(w + j, n))
+            SIMDMath.storePartial(out, gr + j, n)
+        }
+    }
+
+    /// `w /= ||w||_2` (zero rows stay zero).
+    @inline(__always)
+    static func normalizeRow(_ w: UnsafeMutablePointer<Float>, _ d: Int) {
+        let ww = dots(UnsafePointer(w), UnsafePointer(w), d).ww
+        guard ww > 0 else { return }
+        let norm = SIMD8<Float>(repeating: ww.squareRoot())
+        var j = 0
+        while j + 8 <= d {
+            SIMDMath.store(SIMDMath.load(w + j) / norm, w + j)
+            j += 8
+        }
+        if j < d { SIMDMath.storePartial(SIMDMath.loadPartial(w + j, d - j) / norm, w + j, d - j) }
     }
 
     // MARK: - Implementation

@@ -195,4 +195,41 @@ final class AdamTests: XCTestCase {
             KernelCheck.assertBitwiseEqual(normalize(w, rows: rows, d: d, threads: t), w1, "normalize threads=\(t)")
         }
     }
+
+    /// The fused decoder update equals projection, step and renormalisation in sequence,
+    /// bitwise, for any thread count (rows of odd widths, a zero row included).
+    func testFusedUnitNormRowsStepEqualsTheThreeCalls() {
+        var rng = TestRNG(seed: 21)
+        for (rows, d) in [(1, 8), (5, 13), (37, 64), (9, 100)] {
+            var w = randomArray(rows * d, &rng), g = randomArray(rows * d, &rng)
+            let m0 = randomArray(rows * d, &rng, scale: 0.1), v0 = randomArray(rows * d, &rng).map { $0 * $0 }
+            for j in 0..<d { w[j] = 0 }  // a zero row
+            for t in [1, 7] {
+                var (ws, gs, ms, vs) = (w, g, m0, v0)
+                ws.withUnsafeMutableBufferPointer { wp in gs.withUnsafeMutableBufferPointer { gp in
+                    ms.withUnsafeMutableBufferPointer { mp in vs.withUnsafeMutableBufferPointer { vp in
+                        Adam.projectGradientOrthogonal(wp.baseAddress!, gp.baseAddress!, rows: rows, d: d, threads: 1)
+                        Adam.step(parameters: wp.baseAddress!, gradients: gp.baseAddress!, firstMoment: mp.baseAddress!,
+                                  secondMoment: vp.baseAddress!, count: rows * d, learningRate: 3e-4, step: t, threads: 1)
+                        Adam.normalizeRows(wp.baseAddress!, rows: rows, d: d, threads: 1)
+                    }}
+                }}
+                for threads in [1, 2, 3] {
+                    var (wf, gf, mf, vf) = (w, g, m0, v0)
+                    wf.withUnsafeMutableBufferPointer { wp in gf.withUnsafeMutableBufferPointer { gp in
+                        mf.withUnsafeMutableBufferPointer { mp in vf.withUnsafeMutableBufferPointer { vp in
+                            Adam.unitNormRowsStep(parameters: wp.baseAddress!, gradients: gp.baseAddress!, firstMoment: mp.baseAddress!,
+                                                  secondMoment: vp.baseAddress!, rows: rows, d: d, learningRate: 3e-4, step: t,
+                                                  threads: threads)
+                        }}
+                    }}
+                    let what = "rows=\(rows) d=\(d) t=\(t) threads=\(threads)"
+                    KernelCheck.assertBitwiseEqual(wf, ws, "weights " + what)
+                    KernelCheck.assertBitwiseEqual(gf, gs, "gradients " + what)
+                    KernelCheck.assertBitwiseEqual(mf, ms, "m " + what)
+                    KernelCheck.assertBitwiseEqual(vf, vs, "v " + what)
+                }
+            }
+        }
+    }
 }

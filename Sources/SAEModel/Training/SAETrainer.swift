@@ -177,9 +177,14 @@ public final class SAETrainer<Source: ActivationSource> {
     /// Decoder projection, clipping, Adam, decoder renormalisation, encoder orthogonality.
     func applyUpdate() {
         let dIn = self.dIn, dSae = parameters.dSae, t = config.threads
-        parameters.wDec.withUnsafeBufferPointer { w in grads.wDec.withUnsafeMutableBufferPointer { g in
-            Adam.projectGradientOrthogonal(w.baseAddress!, g.baseAddress!, rows: dSae, d: dIn, threads: t)
-        }}
+        // Without clipping (which needs every projected gradient first), the decoder's
+        // projection, step and renormalisation run fused, one pass over its rows.
+        let fusedDecoder = config.gradientClipNorm == nil
+        if !fusedDecoder {
+            parameters.wDec.withUnsafeBufferPointer { w in grads.wDec.withUnsafeMutableBufferPointer { g in
+                Adam.projectGradientOrthogonal(w.baseAddress!, g.baseAddress!, rows: dSae, d: dIn, threads: t)
+            }}
+        }
         if let clip = config.gradientClipNorm {
             let norm = grads.globalNorm()
             if norm > clip { grads.scale(by: Float(clip / norm)) }
@@ -200,9 +205,22 @@ public final class SAETrainer<Source: ActivationSource> {
         defer { swap(&p, &parameters) }
         adam(&p.wEncT, grads.wEncT, &p.moments.mEncT, &p.moments.vEncT)
         adam(&p.bEnc, grads.bEnc, &p.moments.mBEnc, &p.moments.vBEnc)
-        adam(&p.wDec, grads.wDec, &p.moments.mDec, &p.moments.vDec)
+        if fusedDecoder {
+            p.wDec.withUnsafeMutableBufferPointer { pp in grads.wDec.withUnsafeMutableBufferPointer { gp in
+                p.moments.mDec.withUnsafeMutableBufferPointer { mp in p.moments.vDec.withUnsafeMutableBufferPointer { vp in
+                    Adam.unitNormRowsStep(parameters: pp.baseAddress!, gradients: gp.baseAddress!, firstMoment: mp.baseAddress!,
+                                          secondMoment: vp.baseAddress!, rows: dSae, d: dIn, learningRate: lr,
+                                          beta1: config.adamBeta1, beta2: config.adamBeta2, epsilon: config.adamEpsilon,
+                                          step: step + 1, threads: t)
+                }}
+            }}
+        } else {
+            adam(&p.wDec, grads.wDec, &p.moments.mDec, &p.moments.vDec)
+        }
         adam(&p.bDec, grads.bDec, &p.moments.mBDec, &p.moments.vBDec)
-        p.wDec.withUnsafeMutableBufferPointer { w in Adam.normalizeRows(w.baseAddress!, rows: dSae, d: dIn, threads: t) }
+        if !fusedDecoder {
+            p.wDec.withUnsafeMutableBufferPointer { w in Adam.normalizeRows(w.baseAddress!, rows: dSae, d: dIn, threads: t) }
+        }
         if !orthonormalDirections.isEmpty { Self.orthogonalize(&p.wEncT, dIn: dIn, against: orthonormalDirections) }
     }
 
