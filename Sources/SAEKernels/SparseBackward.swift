@@ -6,6 +6,8 @@
 ///   with respect to the active codes; with `W = W_dec`).
 /// - `accumulateWeightGradients`: `gradW[j] += sum_{e = (r, j)} c[e] X[r]` and
 ///   `gradBias[j] += sum c[e]`, for every latent `j` that fires, using the by-feature index.
+///   With `overwrite`, `gradW` is replaced instead (rows of latents that do not fire become
+///   zero), bitwise as if it had been zeroed first, without the separate pass.
 ///   With `W = W_dec`, `c = f`, `X = G` it is the decoder gradient; with `W = W_enc^T`
 ///   (`d_sae x d_in`), `c = dL/dpre`, `X = x - b_dec` it is the encoder gradient (W_enc's
 ///   columns, stored as rows) and `b_enc`'s.
@@ -35,7 +37,7 @@ public enum SparseBackward {
         _ codes: SparseCodes, byFeature: SparseCodesByFeature, coefficients c: UnsafePointer<Float>,
         inputs x: UnsafePointer<Float>, d: Int,
         gradWeights: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?,
-        threads: Int = Parallel.defaultThreads
+        overwrite: Bool = false, threads: Int = Parallel.defaultThreads
     ) {
         precondition(d > 0, "SparseBackward.accumulateWeightGradients: d must be positive")
         precondition(byFeature.width == codes.width && byFeature.rowsOf.count == codes.nonzeroCount,
@@ -52,19 +54,25 @@ public enum SparseBackward {
                     guard lo < hi else { return }
                     for j in lo..<hi {
                         let s = sp[j], end = sp[j + 1]
-                        if s == end { continue }
                         let w = gradWeights + j * d
+                        if s == end {
+                            if overwrite { w.update(repeating: 0, count: d) }
+                            continue
+                        }
                         var e = s
                         var biasSum: Float = 0
+                        // With `overwrite`, the first update starts from +0 instead of the row.
+                        var fresh = overwrite
                         while e + 2 <= end {
                             let c0 = c[Int(ep[e])], c1 = c[Int(ep[e + 1])]
-                            axpy2(c0, x + Int(rp[e]) * d, c1, x + Int(rp[e + 1]) * d, w, d)
+                            axpy2(c0, x + Int(rp[e]) * d, c1, x + Int(rp[e + 1]) * d, w, d, fresh: fresh)
+                            fresh = false
                             biasSum += c0; biasSum += c1
                             e += 2
                         }
                         if e < end {
                             let c0 = c[Int(ep[e])]
-                            axpy1(c0, x + Int(rp[e]) * d, w, d)
+                            axpy1(c0, x + Int(rp[e]) * d, w, d, fresh: fresh)
                             biasSum += c0
                         }
                         if let gradBias { gradBias[j] += biasSum }
@@ -84,14 +92,15 @@ public enum SparseBackward {
         return lo
     }
 
-    /// `w += a * x + b * y` over d values.
+    /// `w += a * x + b * y` over d values (`w` taken as +0 when `fresh`).
     @inline(__always)
     private static func axpy2(_ a: Float, _ x: UnsafePointer<Float>, _ b: Float, _ y: UnsafePointer<Float>,
-                              _ w: UnsafeMutablePointer<Float>, _ d: Int) {
+                              _ w: UnsafeMutablePointer<Float>, _ d: Int, fresh: Bool) {
+        if fresh { w.update(repeating: 0, count: d & 7 == 0 ? 0 : d) }
         let sa = SIMD8(repeating: a), sb = SIMD8(repeating: b)
         var i = 0
         while i + 8 <= d {
-            var acc = load(w + i)
+            var acc = fresh ? SIMD8<Float>() : load(w + i)
             acc.addProduct(sa, load(x + i))
             acc.addProduct(sb, load(y + i))
             store(acc, w + i)
@@ -100,13 +109,14 @@ public enum SparseBackward {
         while i < d { w[i].addProduct(a, x[i]); w[i].addProduct(b, y[i]); i += 1 }
     }
 
-    /// `w += a * x` over d values.
+    /// `w += a * x` over d values (`w` taken as +0 when `fresh`).
     @inline(__always)
-    private static func axpy1(_ a: Float, _ x: UnsafePointer<Float>, _ w: UnsafeMutablePointer<Float>, _ d: Int) {
+    private static func axpy1(_ a: Float, _ x: UnsafePointer<Float>, _ w: UnsafeMutablePointer<Float>, _ d: Int, fresh: Bool) {
+        if fresh { w.update(repeating: 0, count: d & 7 == 0 ? 0 : d) }
         let sa = SIMD8(repeating: a)
         var i = 0
         while i + 8 <= d {
-            var acc = load(w + i)
+            var acc = fresh ? SIMD8<Float>() : load(w + i)
             acc.addProduct(sa, load(x + i))
             store(acc, w + i)
             i += 8

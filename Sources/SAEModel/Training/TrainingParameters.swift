@@ -85,10 +85,14 @@ struct TrainingGradients {
         bDec = [Float](repeating: 0, count: dIn)
     }
 
-    mutating func zero() {
-        wEncT.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    /// Zeroes the gradients; `includingWeights: false` leaves the two weight matrices to a
+    /// pass that overwrites them (the sparse backward).
+    mutating func zero(includingWeights: Bool = true) {
+        if includingWeights {
+            wEncT.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            wDec.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
         bEnc.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        wDec.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         bDec.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 

@@ -52,7 +52,9 @@ struct TrainingStep {
     ) -> Outcome {
         let dIn = p.dIn, dSae = p.dSae, t = o.threads
         precondition(rows > 0, "TrainingStep: empty batch")
-        grads.zero()
+        // The sparse backward overwrites both weight gradients (rows of latents that do not
+        // fire included), so only the dense path needs them zeroed first.
+        grads.zero(includingWeights: path == .dense)
         let xc = [Float](unsafeUninitializedCapacity: rows * dIn) { out, n in
             p.bDec.withUnsafeBufferPointer { bd in
                 BatchElementwise.subtractRowVector(x, bd.baseAddress!, rows: rows, d: dIn, into: out.baseAddress!, threads: t)
@@ -136,25 +138,26 @@ struct TrainingStep {
         for e in 0..<dpre.count { dpre[e] = codes.values[e] > 0 ? dpre[e] + l1Grad : 0 }
         codes.values.withUnsafeBufferPointer { f in g.withUnsafeBufferPointer { gp in grads.wDec.withUnsafeMutableBufferPointer { gw in
             SparseBackward.accumulateWeightGradients(codes, byFeature: byFeature, coefficients: f.baseAddress!, inputs: gp.baseAddress!,
-                                                     d: dIn, gradWeights: gw.baseAddress!, gradBias: nil, threads: t)
+                                                     d: dIn, gradWeights: gw.baseAddress!, gradBias: nil, overwrite: true, threads: t)
         }}}
-        encoderBackward(p, codes: codes, byFeature: byFeature, dpre: dpre, xc: xc, grads: &grads, threads: t)
+        encoderBackward(p, codes: codes, byFeature: byFeature, dpre: dpre, xc: xc, grads: &grads, overwrite: true, threads: t)
     }
 
-    /// `dW_enc^T[j] += sum dpre x_c`, `db_enc[j] += sum dpre`, and b_dec's share through the
+    /// `dW_enc^T[j] += sum dpre x_c` (`=` with `overwrite`), `db_enc[j] += sum dpre`, and b_dec's share through the
     /// input centring: `db_dec -= sum_r sum_j dpre_rj W_enc^T[j] = sum_j (sum_r dpre_rj) W_enc^T[j]`,
     /// one pass over the latents that fired (their summed `dpre` is this call's share of
     /// `db_enc`) instead of a decode per row.
     static func encoderBackward(
         _ p: TrainingParameters, codes: SparseCodes, byFeature: SparseCodesByFeature, dpre: [Float], xc: [Float],
-        grads: inout TrainingGradients, threads t: Int
+        grads: inout TrainingGradients, overwrite: Bool = false, threads t: Int
     ) {
         let dIn = p.dIn, dSae = p.dSae
         var latentSums = [Float](repeating: 0, count: dSae)
         dpre.withUnsafeBufferPointer { dp in xc.withUnsafeBufferPointer { xp in
             grads.wEncT.withUnsafeMutableBufferPointer { gw in latentSums.withUnsafeMutableBufferPointer { gb in
                 SparseBackward.accumulateWeightGradients(codes, byFeature: byFeature, coefficients: dp.baseAddress!, inputs: xp.baseAddress!,
-                                                         d: dIn, gradWeights: gw.baseAddress!, gradBias: gb.baseAddress!, threads: t)
+                                                         d: dIn, gradWeights: gw.baseAddress!, gradBias: gb.baseAddress!,
+                                                         overwrite: overwrite, threads: t)
             }}
         }}
         var shift = [Double](repeating: 0, count: dIn)
