@@ -16,23 +16,8 @@ enum GEMMPacking {
             let rows = min(mr, mc - panel)
             let d = dst + panel * kc
             if op == .none {
-                // A(i, p) = a[i*lda + p]: eight values of each row at a time, written out
-                // as eight contiguous groups of MR (no store ever waits on a load).
-                let src = a + (i0 + panel) * lda + p0
-                var p = 0
-                while p + 8 <= kc {
-                    for ii in 0..<rows {
-                        let v = UnsafeRawPointer(src + ii * lda + p).loadUnaligned(as: SIMD8<Float>.self)
-                        let o = d + p * mr + ii
-                        o[0] = v[0]; o[mr] = v[1]; o[2 * mr] = v[2]; o[3 * mr] = v[3]
-                        o[4 * mr] = v[4]; o[5 * mr] = v[5]; o[6 * mr] = v[6]; o[7 * mr] = v[7]
-                    }
-                    p += 8
-                }
-                while p < kc {
-                    for ii in 0..<rows { d[p * mr + ii] = src[ii * lda + p] }
-                    p += 1
-                }
+                // A(i, p) = a[i*lda + p]: the panel's rows become its columns.
+                transposeRows(a + (i0 + panel) * lda + p0, ld: lda, rows: rows, kc: kc, into: d, width: mr)
             } else {
                 // A(i, p) = a[p*lda + i]: MR consecutive values per p.
                 let src = a + p0 * lda + i0 + panel
@@ -84,22 +69,7 @@ enum GEMMPacking {
                 // stored rows (each row streams through its own cache lines), write NR
                 // contiguous values.
                 if cols == nr {
-                    // Eight values of each stored row at a time, scattered to eight groups.
-                    let src = b + (j0 + panel) * ldb + p0
-                    var p = 0
-                    while p + 8 <= kc {
-                        for jj in 0..<nr {
-                            let v = UnsafeRawPointer(src + jj * ldb + p).loadUnaligned(as: SIMD8<Float>.self)
-                            let o = d + p * nr + jj
-                            o[0] = v[0]; o[nr] = v[1]; o[2 * nr] = v[2]; o[3 * nr] = v[3]
-                            o[4 * nr] = v[4]; o[5 * nr] = v[5]; o[6 * nr] = v[6]; o[7 * nr] = v[7]
-                        }
-                        p += 8
-                    }
-                    while p < kc {
-                        for jj in 0..<nr { d[p * nr + jj] = src[jj * ldb + p] }
-                        p += 1
-                    }
+                    transposeRows(b + (j0 + panel) * ldb + p0, ld: ldb, rows: nr, kc: kc, into: d, width: nr)
                 } else {
                     for jj in 0..<cols {
                         let src = b + (j0 + panel + jj) * ldb + p0
@@ -109,6 +79,27 @@ enum GEMMPacking {
                 }
             }
             panel += nr
+        }
+    }
+
+    /// `dst[p * width + i] = src[i * ld + p]` for `i < rows <= width`, `p < kc`: eight values
+    /// of each row per vector load, stored to eight groups (no store waits on a load).
+    @inline(__always)
+    static func transposeRows(_ src: UnsafePointer<Float>, ld: Int, rows: Int, kc: Int,
+                              into dst: UnsafeMutablePointer<Float>, width: Int) {
+        var p = 0
+        while p + 8 <= kc {
+            for i in 0..<rows {
+                let v = UnsafeRawPointer(src + i * ld + p).loadUnaligned(as: SIMD8<Float>.self)
+                let o = dst + p * width + i
+                o[0] = v[0]; o[width] = v[1]; o[2 * width] = v[2]; o[3 * width] = v[3]
+                o[4 * width] = v[4]; o[5 * width] = v[5]; o[6 * width] = v[6]; o[7 * width] = v[7]
+            }
+            p += 8
+        }
+        while p < kc {
+            for i in 0..<rows { dst[p * width + i] = src[i * ld + p] }
+            p += 1
         }
     }
 }
