@@ -82,6 +82,69 @@ public enum SparseBackward {
         }}
     }
 
+    /// The decoder-side backward and the encoder weight gradient of a sparse step in one
+    /// pass over the latents that fired, each one's rows of `G` and `X` read while in cache.
+    /// For every entry `e = (r, j)` with code `f[e]`:
+    /// - `dpre[e] = f[e] > 0 ? G[r] . W_dec[j] + l1 : 0` (the gradient through the ReLU;
+    ///   `codeGradients` then the gate, bitwise);
+    /// - `gradDecoder[j] = sum_e f[e] G[r]` and `gradEncoder[j] = sum_e dpre[e] X[r]`, both
+    ///   overwritten (rows of latents that do not fire become zero), `encoderBiasSums[j] +=
+    ///   sum_e dpre[e]`: `accumulateWeightGradients` with `overwrite`, bitwise.
+    public static func fusedDecoderEncoderBackward(
+        _ codes: SparseCodes, byFeature: SparseCodesByFeature, outputGradient g: UnsafePointer<Float>,
+        decoderWeights wDec: UnsafePointer<Float>, inputs x: UnsafePointer<Float>, d: Int, l1: Float,
+        dpre: UnsafeMutablePointer<Float>, gradDecoder: UnsafeMutablePointer<Float>,
+        gradEncoder: UnsafeMutablePointer<Float>, encoderBiasSums: UnsafeMutablePointer<Float>,
+        threads: Int = Parallel.defaultThreads
+    ) {
+        precondition(d > 0, "SparseBackward.fusedDecoderEncoderBackward: d must be positive")
+        precondition(byFeature.width == codes.width && byFeature.rowsOf.count == codes.nonzeroCount,
+                     "SparseBackward: the by-feature index does not match the codes")
+        let width = codes.width, total = codes.nonzeroCount
+        let t = total * d < 1 << 17 ? 1 : threads
+        byFeature.starts.withUnsafeBufferPointer { sp in byFeature.rowsOf.withUnsafeBufferPointer { rp in
+            byFeature.entryOf.withUnsafeBufferPointer { ep in codes.values.withUnsafeBufferPointer { fp in
+                Parallel.run(parts: t) { part in
+                    let lo = part == 0 ? 0 : firstFeature(atOrAfter: total * part / t, sp, width)
+                    let hi = part == t - 1 ? width : firstFeature(atOrAfter: total * (part + 1) / t, sp, width)
+                    guard lo < hi else { return }
+                    for j in lo..<hi {
+                        let s = sp[j], end = sp[j + 1]
+                        let wd = gradDecoder + j * d, we = gradEncoder + j * d
+                        if s == end {
+                            wd.update(repeating: 0, count: d)
+                            we.update(repeating: 0, count: d)
+                            continue
+                        }
+                        let row = wDec + j * d
+                        for e in s..<end {
+                            let entry = Int(ep[e])
+                            let v = dot(g + Int(rp[e]) * d, row, d)
+                            dpre[entry] = fp[entry] > 0 ? v + l1 : 0
+                        }
+                        var e = s, biasSum: Float = 0, fresh = true
+                        while e + 2 <= end {
+                            let e0 = Int(ep[e]), e1 = Int(ep[e + 1])
+                            let r0 = Int(rp[e]) * d, r1 = Int(rp[e + 1]) * d
+                            axpy2(fp[e0], g + r0, fp[e1], g + r1, wd, d, fresh: fresh)
+                            axpy2(dpre[e0], x + r0, dpre[e1], x + r1, we, d, fresh: fresh)
+                            biasSum += dpre[e0]; biasSum += dpre[e1]
+                            fresh = false
+                            e += 2
+                        }
+                        if e < end {
+                            let e0 = Int(ep[e]), r0 = Int(rp[e]) * d
+                            axpy1(fp[e0], g + r0, wd, d, fresh: fresh)
+                            axpy1(dpre[e0], x + r0, we, d, fresh: fresh)
+                            biasSum += dpre[e0]
+                        }
+                        encoderBiasSums[j] += biasSum
+                    }
+                }
+            }}
+        }}
+    }
+
     /// The first feature whose entries start at or after `entry` (binary search on starts).
     private static func firstFeature(atOrAfter entry: Int, _ starts: UnsafeBufferPointer<Int>, _ width: Int) -> Int {
         var lo = 0, hi = width

@@ -157,4 +157,51 @@ final class SparseBackwardTests: XCTestCase {
             }
         }
     }
+
+    /// The fused pass equals `codeGradients`, the ReLU gate and two overwriting
+    /// `accumulateWeightGradients`, bitwise, for any thread count.
+    func testFusedDecoderEncoderBackwardEqualsTheSeparateKernels() {
+        var rng = TestRNG(seed: 34)
+        for d in [1, 8, 9, 33] {
+            for maxPerRow in [0, 1, 7] {
+                let width = 29, rows = 21
+                var codes = randomCodes(rows: rows, width: width, maxPerRow: maxPerRow, &rng)
+                // Some entries with f = 0 (the gate passes nothing for them).
+                var values = codes.values
+                for e in stride(from: 0, to: values.count, by: 3) { values[e] = 0 }
+                codes = SparseCodes(rows: rows, width: width, offsets: codes.offsets, indices: codes.indices, values: values)
+                let byFeature = SparseCodesByFeature(codes)
+                let g = randomArray(rows * d, &rng), x = randomArray(rows * d, &rng), w = randomArray(width * d, &rng)
+                let l1: Float = 0.125
+                var wantDpre = [Float](repeating: 0, count: codes.nonzeroCount)
+                g.withUnsafeBufferPointer { gp in w.withUnsafeBufferPointer { wp in wantDpre.withUnsafeMutableBufferPointer {
+                    SparseBackward.codeGradients(codes, outputGradient: gp.baseAddress!, weights: wp.baseAddress!, d: d,
+                                                 into: $0.baseAddress!, threads: 1)
+                }}}
+                for e in wantDpre.indices { wantDpre[e] = values[e] > 0 ? wantDpre[e] + l1 : 0 }
+                let zeros = [Float](repeating: 0, count: width * d), biasStart = randomArray(width, &rng)
+                let (wantDec, _) = accumulate(codes, values, g, d: d, start: zeros, startBias: biasStart, threads: 1)
+                let (wantEnc, wantBias) = accumulate(codes, wantDpre, x, d: d, start: zeros, startBias: biasStart, threads: 1)
+                for threads in [1, 2, 3] {
+                    var dpre = [Float](repeating: .nan, count: codes.nonzeroCount)
+                    var gd = [Float](repeating: .nan, count: width * d), ge = gd, bias = biasStart
+                    g.withUnsafeBufferPointer { gp in x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
+                        dpre.withUnsafeMutableBufferPointer { dp in bias.withUnsafeMutableBufferPointer { bp in
+                            gd.withUnsafeMutableBufferPointer { gdp in ge.withUnsafeMutableBufferPointer { gep in
+                                SparseBackward.fusedDecoderEncoderBackward(
+                                    codes, byFeature: byFeature, outputGradient: gp.baseAddress!, decoderWeights: wp.baseAddress!,
+                                    inputs: xp.baseAddress!, d: d, l1: l1, dpre: dp.baseAddress!, gradDecoder: gdp.baseAddress!,
+                                    gradEncoder: gep.baseAddress!, encoderBiasSums: bp.baseAddress!, threads: threads)
+                            }}
+                        }}
+                    }}}
+                    let what = "d=\(d) maxPerRow=\(maxPerRow) threads=\(threads)"
+                    KernelCheck.assertBitwiseEqual(dpre, wantDpre, "dpre " + what)
+                    KernelCheck.assertBitwiseEqual(gd, wantDec, "dW_dec " + what)
+                    KernelCheck.assertBitwiseEqual(ge, wantEnc, "dW_enc " + what)
+                    KernelCheck.assertBitwiseEqual(bias, wantBias, "b_enc sums " + what)
+                }
+            }
+        }
+    }
 }

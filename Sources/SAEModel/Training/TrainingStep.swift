@@ -123,46 +123,56 @@ struct TrainingStep {
                        loss: loss, l0: Double(active) / Double(rows), batchTopKMinimum: batchMin)
     }
 
-    /// Backward through the active latents only.
+    /// Backward through the active latents only: one fused pass over the latents that fired
+    /// (the code gradients, `dW_dec`, `dW_enc^T` and the `b_enc` sums), then the biases.
     static func sparseBackward(
         _ p: TrainingParameters, codes: SparseCodes, g: [Float], xc: [Float], l1Grad: Float,
         dpre: inout [Float], grads: inout TrainingGradients, threads t: Int
     ) {
-        let dIn = p.dIn
         let byFeature = SparseCodesByFeature(codes)
-        // dL/df on the entries, then through the ReLU (entries with f = 0 pass nothing).
-        g.withUnsafeBufferPointer { gp in p.wDec.withUnsafeBufferPointer { wd in dpre.withUnsafeMutableBufferPointer { dp in
-            SparseBackward.codeGradients(codes, outputGradient: gp.baseAddress!, weights: wd.baseAddress!, d: dIn,
-                                         into: dp.baseAddress!, threads: t)
+        var latentSums = [Float](repeating: 0, count: p.dSae)
+        g.withUnsafeBufferPointer { gp in xc.withUnsafeBufferPointer { xp in p.wDec.withUnsafeBufferPointer { wd in
+            dpre.withUnsafeMutableBufferPointer { dp in latentSums.withUnsafeMutableBufferPointer { ls in
+                grads.wDec.withUnsafeMutableBufferPointer { gd in grads.wEncT.withUnsafeMutableBufferPointer { ge in
+                    SparseBackward.fusedDecoderEncoderBackward(
+                        codes, byFeature: byFeature, outputGradient: gp.baseAddress!, decoderWeights: wd.baseAddress!,
+                        inputs: xp.baseAddress!, d: p.dIn, l1: l1Grad, dpre: dp.baseAddress!, gradDecoder: gd.baseAddress!,
+                        gradEncoder: ge.baseAddress!, encoderBiasSums: ls.baseAddress!, threads: t)
+                }}
+            }}
         }}}
-        for e in 0..<dpre.count { dpre[e] = codes.values[e] > 0 ? dpre[e] + l1Grad : 0 }
-        codes.values.withUnsafeBufferPointer { f in g.withUnsafeBufferPointer { gp in grads.wDec.withUnsafeMutableBufferPointer { gw in
-            SparseBackward.accumulateWeightGradients(codes, byFeature: byFeature, coefficients: f.baseAddress!, inputs: gp.baseAddress!,
-                                                     d: dIn, gradWeights: gw.baseAddress!, gradBias: nil, overwrite: true, threads: t)
-        }}}
-        encoderBackward(p, codes: codes, byFeature: byFeature, dpre: dpre, xc: xc, grads: &grads, overwrite: true, threads: t)
+        addEncoderBiasShares(p, byFeature: byFeature, latentSums: latentSums, grads: &grads)
     }
 
-    /// `dW_enc^T[j] += sum dpre x_c` (`=` with `overwrite`), `db_enc[j] += sum dpre`, and b_dec's share through the
+    /// `dW_enc^T[j] += sum dpre x_c`, `db_enc[j] += sum dpre`, and b_dec's share through the
     /// input centring: `db_dec -= sum_r sum_j dpre_rj W_enc^T[j] = sum_j (sum_r dpre_rj) W_enc^T[j]`,
     /// one pass over the latents that fired (their summed `dpre` is this call's share of
     /// `db_enc`) instead of a decode per row.
     static func encoderBackward(
         _ p: TrainingParameters, codes: SparseCodes, byFeature: SparseCodesByFeature, dpre: [Float], xc: [Float],
-        grads: inout TrainingGradients, overwrite: Bool = false, threads t: Int
+        grads: inout TrainingGradients, threads t: Int
     ) {
-        let dIn = p.dIn, dSae = p.dSae
-        var latentSums = [Float](repeating: 0, count: dSae)
+        let dIn = p.dIn
+        var latentSums = [Float](repeating: 0, count: p.dSae)
         dpre.withUnsafeBufferPointer { dp in xc.withUnsafeBufferPointer { xp in
             grads.wEncT.withUnsafeMutableBufferPointer { gw in latentSums.withUnsafeMutableBufferPointer { gb in
                 SparseBackward.accumulateWeightGradients(codes, byFeature: byFeature, coefficients: dp.baseAddress!, inputs: xp.baseAddress!,
                                                          d: dIn, gradWeights: gw.baseAddress!, gradBias: gb.baseAddress!,
-                                                         overwrite: overwrite, threads: t)
+                                                         threads: t)
             }}
         }}
+        addEncoderBiasShares(p, byFeature: byFeature, latentSums: latentSums, grads: &grads)
+    }
+
+    /// `db_enc[j] += latentSums[j]` and `db_dec -= sum_j latentSums[j] W_enc^T[j]` over the
+    /// latents that fired (in Double, in latent order).
+    static func addEncoderBiasShares(
+        _ p: TrainingParameters, byFeature: SparseCodesByFeature, latentSums: [Float], grads: inout TrainingGradients
+    ) {
+        let dIn = p.dIn
         var shift = [Double](repeating: 0, count: dIn)
         p.wEncT.withUnsafeBufferPointer { we in
-            for j in 0..<dSae where byFeature.starts[j] != byFeature.starts[j + 1] {
+            for j in 0..<p.dSae where byFeature.starts[j] != byFeature.starts[j + 1] {
                 let c = latentSums[j]
                 grads.bEnc[j] += c
                 let w = we.baseAddress! + j * dIn
