@@ -47,12 +47,8 @@ public enum SparseBackward {
         let t = total * d < 1 << 17 ? 1 : threads
         byFeature.starts.withUnsafeBufferPointer { sp in byFeature.rowsOf.withUnsafeBufferPointer { rp in
             byFeature.entryOf.withUnsafeBufferPointer { ep in
-                // Split features so each part holds about the same number of entries.
-                Parallel.run(parts: t) { part in
-                    let lo = part == 0 ? 0 : firstFeature(atOrAfter: total * part / t, sp, width)
-                    let hi = part == t - 1 ? width : firstFeature(atOrAfter: total * (part + 1) / t, sp, width)
-                    guard lo < hi else { return }
-                    for j in lo..<hi {
+                forFeatureParts(sp, width: width, total: total, threads: t) { features in
+                    for j in features {
                         let s = sp[j], end = sp[j + 1]
                         let w = gradWeights + j * d
                         if s == end {
@@ -104,11 +100,8 @@ public enum SparseBackward {
         let t = total * d < 1 << 17 ? 1 : threads
         byFeature.starts.withUnsafeBufferPointer { sp in byFeature.rowsOf.withUnsafeBufferPointer { rp in
             byFeature.entryOf.withUnsafeBufferPointer { ep in codes.values.withUnsafeBufferPointer { fp in
-                Parallel.run(parts: t) { part in
-                    let lo = part == 0 ? 0 : firstFeature(atOrAfter: total * part / t, sp, width)
-                    let hi = part == t - 1 ? width : firstFeature(atOrAfter: total * (part + 1) / t, sp, width)
-                    guard lo < hi else { return }
-                    for j in lo..<hi {
+                forFeatureParts(sp, width: width, total: total, threads: t) { features in
+                    for j in features {
                         let s = sp[j], end = sp[j + 1]
                         let wd = gradDecoder + j * d, we = gradEncoder + j * d
                         if s == end {
@@ -143,6 +136,17 @@ public enum SparseBackward {
                 }
             }}
         }}
+    }
+
+    /// Calls `body` in parallel with `threads` ranges of latents holding about the same number
+    /// of entries each (a range is never empty).
+    private static func forFeatureParts(_ starts: UnsafeBufferPointer<Int>, width: Int, total: Int, threads t: Int,
+                                        _ body: (Range<Int>) -> Void) {
+        Parallel.run(parts: t) { part in
+            let lo = part == 0 ? 0 : firstFeature(atOrAfter: total * part / t, starts, width)
+            let hi = part == t - 1 ? width : firstFeature(atOrAfter: total * (part + 1) / t, starts, width)
+            if lo < hi { body(lo..<hi) }
+        }
     }
 
     /// The first feature whose entries start at or after `entry` (binary search on starts).
