@@ -68,14 +68,11 @@ public enum GELU {
 
     @inline(never)
     static func exactForwardRange(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
-        var i = 0
-        if CPUFeatures.hasAVX512F {
-            if UnsafePointer(y) != x { y.update(from: x, count: count) }
-            i = avx512GELUExactRows(y, ld: count, rows: 1, cols: count)
-            if i == count { return }
-            return exactForwardRange8(y + i, y + i, count - i)
-        }
-        exactForwardRange8(x + i, y + i, count - i)
+        guard CPUFeatures.hasAVX512F else { return exactForwardRange8(x, y, count) }
+        // Sixteen lanes wide where the CPU has AVX-512 (the same bits), in place on y.
+        if UnsafePointer(y) != x { y.update(from: x, count: count) }
+        let done = avx512GELUExactRows(y, ld: count, rows: 1, cols: count)
+        if done < count { exactForwardRange8(y + done, y + done, count - done) }
     }
 
     /// `exactForwardRange` eight lanes at a time.
@@ -98,15 +95,8 @@ public enum GELU {
         let done = variant == .exact && CPUFeatures.hasAVX512F ? avx512GELUExactRows(c, ld: ld, rows: rows, cols: cols) : 0
         if done == cols { return }
         for i in 0..<rows {
-            let p = c + i * ld
-            var j = done
-            while j < cols {
-                let n = min(8, cols - j)
-                let v = n == 8 ? SIMDMath.load(p + j) : SIMDMath.loadPartial(p + j, n)
-                let r = variant == .exact ? exactForward(v) : tanhForward(v)
-                if n == 8 { SIMDMath.store(r, p + j) } else { SIMDMath.storePartial(r, p + j, n) }
-                j += 8
-            }
+            let p = c + i * ld + done
+            if variant == .exact { exactForwardRange8(p, p, cols - done) } else { tanhForwardRange(p, p, cols - done) }
         }
     }
 
