@@ -6,8 +6,6 @@
 ///   with respect to the active codes; with `W = W_dec`).
 /// - `accumulateWeightGradients`: `gradW[j] += sum_{e = (r, j)} c[e] X[r]` and
 ///   `gradBias[j] += sum c[e]`, for every latent `j` that fires, using the by-feature index.
-///   With `overwrite`, `gradW` is replaced instead (rows of latents that do not fire become
-///   zero), bitwise as if it had been zeroed first, without the separate pass.
 ///   With `W = W_dec`, `c = f`, `X = G` it is the decoder gradient; with `W = W_enc^T`
 ///   (`d_sae x d_in`), `c = dL/dpre`, `X = x - b_dec` it is the encoder gradient (W_enc's
 ///   columns, stored as rows) and `b_enc`'s.
@@ -37,7 +35,7 @@ public enum SparseBackward {
         _ codes: SparseCodes, byFeature: SparseCodesByFeature, coefficients c: UnsafePointer<Float>,
         inputs x: UnsafePointer<Float>, d: Int,
         gradWeights: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?,
-        overwrite: Bool = false, threads: Int = Parallel.defaultThreads
+        threads: Int = Parallel.defaultThreads
     ) {
         precondition(d > 0, "SparseBackward.accumulateWeightGradients: d must be positive")
         precondition(byFeature.width == codes.width && byFeature.rowsOf.count == codes.nonzeroCount,
@@ -50,25 +48,19 @@ public enum SparseBackward {
                 forFeatureParts(sp, width: width, total: total, threads: t) { features in
                     for j in features {
                         let s = sp[j], end = sp[j + 1]
+                        if s == end { continue }
                         let w = gradWeights + j * d
-                        if s == end {
-                            if overwrite { w.update(repeating: 0, count: d) }
-                            continue
-                        }
                         var e = s
                         var biasSum: Float = 0
-                        // With `overwrite`, the first update starts from +0 instead of the row.
-                        var fresh = overwrite
                         while e + 2 <= end {
                             let c0 = c[Int(ep[e])], c1 = c[Int(ep[e + 1])]
-                            axpy2(c0, x + Int(rp[e]) * d, c1, x + Int(rp[e + 1]) * d, w, d, fresh: fresh)
-                            fresh = false
+                            axpy2(c0, x + Int(rp[e]) * d, c1, x + Int(rp[e + 1]) * d, w, d, fresh: false)
                             biasSum += c0; biasSum += c1
                             e += 2
                         }
                         if e < end {
                             let c0 = c[Int(ep[e])]
-                            axpy1(c0, x + Int(rp[e]) * d, w, d, fresh: fresh)
+                            axpy1(c0, x + Int(rp[e]) * d, w, d, fresh: false)
                             biasSum += c0
                         }
                         if let gradBias { gradBias[j] += biasSum }
@@ -85,7 +77,7 @@ public enum SparseBackward {
     ///   `codeGradients` then the gate, bitwise);
     /// - `gradDecoder[j] = sum_e f[e] G[r]` and `gradEncoder[j] = sum_e dpre[e] X[r]`, both
     ///   overwritten (rows of latents that do not fire become zero), `encoderBiasSums[j] +=
-    ///   sum_e dpre[e]`: `accumulateWeightGradients` with `overwrite`, bitwise.
+    ///   sum_e dpre[e]`: `accumulateWeightGradients` into zeroed gradients, bitwise.
     public static func fusedDecoderEncoderBackward(
         _ codes: SparseCodes, byFeature: SparseCodesByFeature, outputGradient g: UnsafePointer<Float>,
         decoderWeights wDec: UnsafePointer<Float>, inputs x: UnsafePointer<Float>, d: Int, l1: Float,

@@ -129,35 +129,6 @@ final class SparseBackwardTests: XCTestCase {
         }
     }
 
-    /// `overwrite` replaces the weight gradients, bitwise as zeroing them first would
-    /// (rows of latents that never fire become zero; the bias still accumulates).
-    func testOverwriteEqualsAccumulatingIntoZeros() {
-        var rng = TestRNG(seed: 33)
-        for d in [1, 7, 8, 9, 17, 64] {
-            for maxPerRow in [0, 1, 6] {
-                let width = 31, rows = 23
-                let codes = randomCodes(rows: rows, width: width, maxPerRow: maxPerRow, &rng)
-                let c = randomArray(codes.nonzeroCount, &rng), x = randomArray(rows * d, &rng)
-                let startBias = randomArray(width, &rng)
-                let (want, wantBias) = accumulate(codes, c, x, d: d, start: [Float](repeating: 0, count: width * d),
-                                                  startBias: startBias, threads: 1)
-                for threads in [1, 2] {
-                    var gw = [Float](repeating: .nan, count: width * d), gb = startBias
-                    let byFeature = SparseCodesByFeature(codes)
-                    c.withUnsafeBufferPointer { cp in x.withUnsafeBufferPointer { xp in
-                        gw.withUnsafeMutableBufferPointer { wp in gb.withUnsafeMutableBufferPointer { bp in
-                            SparseBackward.accumulateWeightGradients(codes, byFeature: byFeature, coefficients: cp.baseAddress!,
-                                                                     inputs: xp.baseAddress!, d: d, gradWeights: wp.baseAddress!,
-                                                                     gradBias: bp.baseAddress!, overwrite: true, threads: threads)
-                        }}
-                    }}
-                    KernelCheck.assertBitwiseEqual(gw, want, "d=\(d) maxPerRow=\(maxPerRow) threads=\(threads)")
-                    KernelCheck.assertBitwiseEqual(gb, wantBias, "bias d=\(d) maxPerRow=\(maxPerRow) threads=\(threads)")
-                }
-            }
-        }
-    }
-
     /// The fused pass equals `codeGradients`, the ReLU gate and two overwriting
     /// `accumulateWeightGradients`, bitwise, for any thread count.
     func testFusedDecoderEncoderBackwardEqualsTheSeparateKernels() {

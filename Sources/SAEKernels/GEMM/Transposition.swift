@@ -60,5 +60,4 @@ public struct GEMMEpilogue {
     /// Plain `C = alpha * op(A) op(B) + beta * C`.
     public static var none: GEMMEpilogue { GEMMEpilogue() }
 
-    var isNone: Bool { columnBias == nil && !relu && preActivations == nil && rowBlockMaxima == nil && gelu == nil && rowTopK == nil }
 }
