@@ -103,6 +103,39 @@ public enum Adam {
         }
     }
 
+    /// The constants of one step (`step`'s hyper-parameters, rounded as it rounds them), for
+    /// updating a tensor a row at a time (`stepRow`, `unitNormRowStep`) where its gradient is
+    /// produced.
+    public struct Step: Sendable {
+        let constants: StepConstants
+
+        public init(learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, step t: Int) {
+            precondition(t >= 1, "Adam.Step: step must be >= 1, got \(t)")
+            precondition(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1,
+                         "Adam.Step: betas must be in [0, 1), got \(beta1), \(beta2)")
+            constants = StepConstants(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, step: t)
+        }
+    }
+
+    /// `step` on `count` values (one row): the same bits as `step` gives them.
+    public static func stepRow(
+        parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,
+        firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>, count: Int, _ s: Step
+    ) {
+        stepRange(p, g, m, v, count, s.constants)
+    }
+
+    /// `unitNormRowsStep` on one row of `d` values: projects `gradients` (left projected),
+    /// steps, renormalises `parameters`; the same bits as `unitNormRowsStep` gives the row.
+    public static func unitNormRowStep(
+        parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafeMutablePointer<Float>,
+        firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>, d: Int, _ s: Step
+    ) {
+        projectRow(w, g, d)
+        stepRange(w, g, m, v, d, s.constants)
+        normalizeRow(w, d)
+    }
+
     /// `g -= (g . w) / (w . w) * w` (unchanged when `w . w == 0`).
     @inline(__always)
     static func projectRow(_ w: UnsafePointer<Float>, _ gr: UnsafeMutablePointer<Float>, _ d: Int) {
@@ -137,7 +170,7 @@ public enum Adam {
 
     // MARK: - Implementation
 
-    struct StepConstants {
+    struct StepConstants: Sendable {
         var beta1: SIMD8<Float>, oneMinusBeta1: SIMD8<Float>
         var beta2: SIMD8<Float>, oneMinusBeta2: SIMD8<Float>
         /// `-lr / (1 - beta1^t)`.

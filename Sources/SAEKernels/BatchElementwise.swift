@@ -21,6 +21,30 @@ public enum BatchElementwise {
         }
     }
 
+    /// `sums[i] += g[0, i] + g[1, i] + ...` (added one row at a time, in row order): the column
+    /// sums of `scaledDifference`, bitwise, for a `g` computed elsewhere.
+    public static func columnSums(
+        _ g: UnsafePointer<Float>, rows: Int, d: Int, into sums: UnsafeMutablePointer<Float>,
+        threads: Int = Parallel.defaultThreads
+    ) {
+        precondition(rows >= 0 && d >= 0, "BatchElementwise.columnSums: negative shape \(rows)x\(d)")
+        Parallel.forRanges(d, threads: SIMDMath.parts(work: rows * d, threads: threads), granule: 8) { cols in
+            var i = cols.lowerBound
+            while i + 8 <= cols.upperBound {
+                var sum = SIMDMath.load(sums + i)
+                for r in 0..<rows { sum += SIMDMath.load(g + r * d + i) }
+                SIMDMath.store(sum, sums + i)
+                i += 8
+            }
+            while i < cols.upperBound {
+                var sum = sums[i]
+                for r in 0..<rows { sum += g[r * d + i] }
+                sums[i] = sum
+                i += 1
+            }
+        }
+    }
+
     /// `g[r, i] = scale * (xHat[r, i] - x[r, i])` and `columnSums[i] += g[0, i] + g[1, i] + ...`
     /// (added one row at a time, in row order): the MSE's gradient with respect to `x_hat`
     /// and its `b_dec` share.

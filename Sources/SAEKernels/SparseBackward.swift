@@ -70,64 +70,109 @@ public enum SparseBackward {
         }}
     }
 
-    /// The decoder-side backward and the encoder weight gradient of a sparse step in one
-    /// pass over the latents that fired, each one's rows of `G` and `X` read while in cache.
-    /// For every entry `e = (r, j)` with code `f[e]`:
-    /// - `dpre[e] = f[e] > 0 ? G[r] . W_dec[j] + l1 : 0` (the gradient through the ReLU;
-    ///   `codeGradients` then the gate, bitwise);
-    /// - `gradDecoder[j] = sum_e f[e] G[r]` and `gradEncoder[j] = sum_e dpre[e] X[r]`, both
-    ///   overwritten (rows of latents that do not fire become zero), `encoderBiasSums[j] +=
-    ///   sum_e dpre[e]`: `accumulateWeightGradients` into zeroed gradients, bitwise.
-    public static func fusedDecoderEncoderBackward(
+    /// The weight-gradient rows of a sparse step, one latent at a time: for every latent
+    /// `j` in `0 ..< width`,
+    ///
+    ///     gradDecoder = sum_{e = (r, j)} f[e] G[r]       (dL/dW_dec[j], with G = dL/dx_hat)
+    ///     gradEncoder = sum_{e = (r, j)} dpre[e] X[r]    (dL/dW_enc^T[j], with X = x - b_dec)
+    ///
+    /// (summed in row order; zero rows for a latent that does not fire) are computed into a
+    /// per-thread scratch and handed to `body(j, gradDecoder, gradEncoder)`, which may
+    /// overwrite them. Each latent's rows of `G` and `X` are read while in cache and the
+    /// gradients never go to memory unless `body` stores them, so a caller can apply the
+    /// optimizer to row `j` right there. The rows equal `accumulateWeightGradients` into
+    /// zeroed gradients, bitwise. Latents are split over threads by entry count; each thread
+    /// visits its latents in increasing order.
+    public static func weightGradientRows(
         _ codes: SparseCodes, byFeature: SparseCodesByFeature, outputGradient g: UnsafePointer<Float>,
-        decoderWeights wDec: UnsafePointer<Float>, inputs x: UnsafePointer<Float>, d: Int, l1: Float,
-        dpre: UnsafeMutablePointer<Float>, gradDecoder: UnsafeMutablePointer<Float>,
-        gradEncoder: UnsafeMutablePointer<Float>, encoderBiasSums: UnsafeMutablePointer<Float>,
-        threads: Int = Parallel.defaultThreads
+        inputs x: UnsafePointer<Float>, codeGradients dpre: UnsafePointer<Float>, d: Int,
+        threads: Int = Parallel.defaultThreads,
+        _ body: (_ latent: Int, _ gradDecoder: UnsafeMutablePointer<Float>, _ gradEncoder: UnsafeMutablePointer<Float>) -> Void
     ) {
-        precondition(d > 0, "SparseBackward.fusedDecoderEncoderBackward: d must be positive")
+        precondition(d > 0, "SparseBackward.weightGradientRows: d must be positive")
         precondition(byFeature.width == codes.width && byFeature.rowsOf.count == codes.nonzeroCount,
                      "SparseBackward: the by-feature index does not match the codes")
         let width = codes.width, total = codes.nonzeroCount
-        let t = total * d < 1 << 17 ? 1 : threads
+        let t = (total + width) * d < 1 << 17 ? 1 : threads
         byFeature.starts.withUnsafeBufferPointer { sp in byFeature.rowsOf.withUnsafeBufferPointer { rp in
             byFeature.entryOf.withUnsafeBufferPointer { ep in codes.values.withUnsafeBufferPointer { fp in
                 forFeatureParts(sp, width: width, total: total, threads: t) { features in
-                    for j in features {
-                        let s = sp[j], end = sp[j + 1]
-                        let wd = gradDecoder + j * d, we = gradEncoder + j * d
-                        if s == end {
-                            wd.update(repeating: 0, count: d)
-                            we.update(repeating: 0, count: d)
-                            continue
+                    ScratchPool.withScratch(count: 2 * d) { scratch in
+                        let wd = scratch, we = scratch + d
+                        for j in features {
+                            let s = sp[j], end = sp[j + 1]
+                            if s == end {
+                                wd.update(repeating: 0, count: d)
+                                we.update(repeating: 0, count: d)
+                                body(j, wd, we)
+                                continue
+                            }
+                            var e = s, fresh = true
+                            while e + 2 <= end {
+                                let e0 = Int(ep[e]), e1 = Int(ep[e + 1])
+                                let r0 = Int(rp[e]) * d, r1 = Int(rp[e + 1]) * d
+                                axpy2(fp[e0], g + r0, fp[e1], g + r1, wd, d, fresh: fresh)
+                                axpy2(dpre[e0], x + r0, dpre[e1], x + r1, we, d, fresh: fresh)
+                                fresh = false
+                                e += 2
+                            }
+                            if e < end {
+                                let e0 = Int(ep[e]), r0 = Int(rp[e]) * d
+                                axpy1(fp[e0], g + r0, wd, d, fresh: fresh)
+                                axpy1(dpre[e0], x + r0, we, d, fresh: fresh)
+                            }
+                            body(j, wd, we)
                         }
-                        let row = wDec + j * d
-                        for e in s..<end {
-                            let entry = Int(ep[e])
-                            let v = dot(g + Int(rp[e]) * d, row, d)
-                            dpre[entry] = fp[entry] > 0 ? v + l1 : 0
-                        }
-                        var e = s, biasSum: Float = 0, fresh = true
-                        while e + 2 <= end {
-                            let e0 = Int(ep[e]), e1 = Int(ep[e + 1])
-                            let r0 = Int(rp[e]) * d, r1 = Int(rp[e + 1]) * d
-                            axpy2(fp[e0], g + r0, fp[e1], g + r1, wd, d, fresh: fresh)
-                            axpy2(dpre[e0], x + r0, dpre[e1], x + r1, we, d, fresh: fresh)
-                            biasSum += dpre[e0]; biasSum += dpre[e1]
-                            fresh = false
-                            e += 2
-                        }
-                        if e < end {
-                            let e0 = Int(ep[e]), r0 = Int(rp[e]) * d
-                            axpy1(fp[e0], g + r0, wd, d, fresh: fresh)
-                            axpy1(dpre[e0], x + r0, we, d, fresh: fresh)
-                            biasSum += dpre[e0]
-                        }
-                        encoderBiasSums[j] += biasSum
                     }
                 }
             }}
         }}
+    }
+
+    /// `sums[j] += sum_{e = (r, j)} values[e]`, each latent's entries added in row order to a
+    /// Float that starts at zero (the `b_enc` gradient of `accumulateWeightGradients`, bitwise).
+    public static func featureSums(
+        byFeature: SparseCodesByFeature, values: UnsafePointer<Float>, into sums: UnsafeMutablePointer<Float>
+    ) {
+        byFeature.starts.withUnsafeBufferPointer { sp in byFeature.entryOf.withUnsafeBufferPointer { ep in
+            for j in 0..<byFeature.width where sp[j] != sp[j + 1] {
+                var sum: Float = 0
+                for e in sp[j]..<sp[j + 1] { sum += values[Int(ep[e])] }
+                sums[j] += sum
+            }
+        }}
+    }
+
+    /// `shift[i] += sum_j Double(c[j] * W[j, i])` over the latents `j` that fire, in increasing
+    /// `j` (each product rounded to Float, the sum kept in Double): `b_dec`'s share of the
+    /// encoder gradient through the input centring, `-dL/db_dec = sum_j (sum_r dpre_rj)
+    /// W_enc^T[j]`. Columns are split over threads, so every `shift[i]` is summed in the same
+    /// order for any thread count.
+    public static func firingRowsCombination(
+        byFeature: SparseCodesByFeature, coefficients c: UnsafePointer<Float>, weights w: UnsafePointer<Float>, d: Int,
+        into shift: UnsafeMutablePointer<Double>, threads: Int = Parallel.defaultThreads
+    ) {
+        precondition(d > 0, "SparseBackward.firingRowsCombination: d must be positive")
+        let width = byFeature.width
+        byFeature.starts.withUnsafeBufferPointer { sp in
+            Parallel.forRanges(d, threads: SIMDMath.parts(work: width * d, threads: threads), granule: 8) { cols in
+                for j in 0..<width where sp[j] != sp[j + 1] {
+                    let cj = SIMD8<Float>(repeating: c[j]), row = w + j * d
+                    var i = cols.lowerBound
+                    while i + 8 <= cols.upperBound {
+                        let product = cj * load(row + i)
+                        let lo = SIMD4<Double>(Double(product[0]), Double(product[1]), Double(product[2]), Double(product[3]))
+                        let hi = SIMD4<Double>(Double(product[4]), Double(product[5]), Double(product[6]), Double(product[7]))
+                        let q = UnsafeMutableRawPointer(shift + i)
+                        q.storeBytes(of: q.loadUnaligned(as: SIMD4<Double>.self) + lo, as: SIMD4<Double>.self)
+                        q.storeBytes(of: q.loadUnaligned(fromByteOffset: 32, as: SIMD4<Double>.self) + hi,
+                                     toByteOffset: 32, as: SIMD4<Double>.self)
+                        i += 8
+                    }
+                    while i < cols.upperBound { shift[i] += Double(c[j] * row[i]); i += 1 }
+                }
+            }
+        }
     }
 
     /// Calls `body` in parallel with `threads` ranges of latents holding about the same number
@@ -184,7 +229,7 @@ public enum SparseBackward {
     }
 
     @inline(__always)
-    private static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ d: Int) -> Float {
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
         var i = 0
         while i + 16 <= d {

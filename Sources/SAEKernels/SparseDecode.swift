@@ -29,6 +29,51 @@ public enum SparseDecode {
         }}
     }
 
+    /// The decode of a training step fused with the gradients that follow it, one row at a
+    /// time while its decoder rows are in cache. For each row `r` (entries `e = (r, j)`):
+    ///
+    ///     xHat[r] = bias + sum_e f[e] W[j]                    (exactly `decode`)
+    ///     g[r]    = scale * (xHat[r] - x[r])                  (dL/dx_hat for scale 2/B)
+    ///     dpre[e] = f[e] > 0 ? g[r] . W[j] + l1 : 0           (dL/dpre through the ReLU)
+    ///
+    /// `g` is bitwise `BatchElementwise.scaledDifference`'s and `dpre` bitwise
+    /// `SparseBackward.codeGradients` followed by the gate; the column sums of `g` are left to
+    /// `BatchElementwise.columnSums`. Rows are split over threads.
+    public static func decodeWithGradients(
+        _ codes: SparseCodes, weights: UnsafePointer<Float>, d: Int, bias: UnsafePointer<Float>?,
+        inputs x: UnsafePointer<Float>, scale: Float, l1: Float,
+        out: UnsafeMutablePointer<Float>, outputGradient g: UnsafeMutablePointer<Float>,
+        codeGradients dpre: UnsafeMutablePointer<Float>, threads: Int = Parallel.defaultThreads
+    ) {
+        precondition(d > 0, "SparseDecode: d must be positive")
+        precondition(codes.indices.allSatisfy { $0 >= 0 && Int($0) < codes.width },
+                     "SparseDecode: a latent index is outside 0..<\(codes.width)")
+        let rows = codes.rows
+        let work = 2 * codes.nonzeroCount * d + rows * d
+        let t = work < 1 << 17 ? 1 : threads
+        let s8 = SIMD8<Float>(repeating: scale)
+        codes.offsets.withUnsafeBufferPointer { op in codes.indices.withUnsafeBufferPointer { ip in
+            codes.values.withUnsafeBufferPointer { vp in
+                Parallel.forRanges(rows, threads: t) { range in
+                    for r in range {
+                        let o = r * d
+                        decodeRow(entries: op[r]..<op[r + 1], indices: ip.baseAddress!, values: vp.baseAddress!,
+                                  weights: weights, d: d, bias: bias, out: out + o)
+                        var i = 0
+                        while i + 8 <= d {
+                            store(s8 * (load(out + o + i) - load(x + o + i)), g + o + i)
+                            i += 8
+                        }
+                        while i < d { g[o + i] = scale * (out[o + i] - x[o + i]); i += 1 }
+                        for e in op[r]..<op[r + 1] {
+                            dpre[e] = vp[e] > 0 ? SparseBackward.dot(g + o, weights + Int(ip[e]) * d, d) + l1 : 0
+                        }
+                    }
+                }
+            }
+        }}
+    }
+
     @inline(__always)
     static func decodeRow(entries: Range<Int>, indices: UnsafePointer<Int32>, values: UnsafePointer<Float>,
                           weights: UnsafePointer<Float>, d: Int, bias: UnsafePointer<Float>?,

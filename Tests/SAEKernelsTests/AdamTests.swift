@@ -229,7 +229,51 @@ final class AdamTests: XCTestCase {
                     KernelCheck.assertBitwiseEqual(mf, ms, "m " + what)
                     KernelCheck.assertBitwiseEqual(vf, vs, "v " + what)
                 }
+                // A row at a time (the training step's fused update): the same bits.
+                var (wr, gr, mr, vr) = (w, g, m0, v0)
+                let step = Adam.Step(learningRate: 3e-4, step: t)
+                wr.withUnsafeMutableBufferPointer { wp in gr.withUnsafeMutableBufferPointer { gp in
+                    mr.withUnsafeMutableBufferPointer { mp in vr.withUnsafeMutableBufferPointer { vp in
+                        for r in 0..<rows {
+                            let o = r * d
+                            Adam.unitNormRowStep(parameters: wp.baseAddress! + o, gradients: gp.baseAddress! + o,
+                                                 firstMoment: mp.baseAddress! + o, secondMoment: vp.baseAddress! + o, d: d, step)
+                        }
+                    }}
+                }}
+                let what = "rows=\(rows) d=\(d) t=\(t) by row"
+                KernelCheck.assertBitwiseEqual(wr, ws, "weights " + what)
+                KernelCheck.assertBitwiseEqual(gr, gs, "gradients " + what)
+                KernelCheck.assertBitwiseEqual(mr, ms, "m " + what)
+                KernelCheck.assertBitwiseEqual(vr, vs, "v " + what)
             }
+        }
+    }
+
+    /// `stepRow` over the rows of a matrix equals one `step` over all of it, bitwise.
+    func testStepByRowEqualsTheFlatStep() {
+        var rng = TestRNG(seed: 22)
+        for (rows, d) in [(1, 8), (5, 13), (9, 100)] {
+            let p0 = randomArray(rows * d, &rng), g = randomArray(rows * d, &rng)
+            let m0 = randomArray(rows * d, &rng, scale: 0.1), v0 = randomArray(rows * d, &rng).map { $0 * $0 }
+            var (pf, mf, vf) = (p0, m0, v0), (pr, mr, vr) = (p0, m0, v0)
+            g.withUnsafeBufferPointer { gp in
+                pf.withUnsafeMutableBufferPointer { pp in mf.withUnsafeMutableBufferPointer { mp in vf.withUnsafeMutableBufferPointer { vp in
+                    Adam.step(parameters: pp.baseAddress!, gradients: gp.baseAddress!, firstMoment: mp.baseAddress!,
+                              secondMoment: vp.baseAddress!, count: rows * d, learningRate: 1e-3, beta1: 0.8, beta2: 0.99,
+                              epsilon: 1e-6, step: 3, threads: 2)
+                }}}
+                let step = Adam.Step(learningRate: 1e-3, beta1: 0.8, beta2: 0.99, epsilon: 1e-6, step: 3)
+                pr.withUnsafeMutableBufferPointer { pp in mr.withUnsafeMutableBufferPointer { mp in vr.withUnsafeMutableBufferPointer { vp in
+                    for r in 0..<rows {
+                        Adam.stepRow(parameters: pp.baseAddress! + r * d, gradients: gp.baseAddress! + r * d,
+                                     firstMoment: mp.baseAddress! + r * d, secondMoment: vp.baseAddress! + r * d, count: d, step)
+                    }
+                }}}
+            }
+            KernelCheck.assertBitwiseEqual(pr, pf, "parameters rows=\(rows) d=\(d)")
+            KernelCheck.assertBitwiseEqual(mr, mf, "m rows=\(rows) d=\(d)")
+            KernelCheck.assertBitwiseEqual(vr, vf, "v rows=\(rows) d=\(d)")
         }
     }
 }

@@ -129,9 +129,12 @@ final class SparseBackwardTests: XCTestCase {
         }
     }
 
-    /// The fused pass equals `codeGradients`, the ReLU gate and two overwriting
-    /// `accumulateWeightGradients`, bitwise, for any thread count.
-    func testFusedDecoderEncoderBackwardEqualsTheSeparateKernels() {
+    /// The fused decode's `x_hat`, `G` and `dpre` equal `decode`, `scaledDifference` and
+    /// `codeGradients` followed by the ReLU gate; `columnSums` equals `scaledDifference`'s
+    /// sums; `weightGradientRows` and `featureSums` equal two `accumulateWeightGradients`
+    /// into zeroed gradients; `firingRowsCombination` equals the plain Double loop. All
+    /// bitwise, for any thread count.
+    func testFusedStepKernelsEqualTheSeparateKernels() {
         var rng = TestRNG(seed: 34)
         for d in [1, 8, 9, 33] {
             for maxPerRow in [0, 1, 7] {
@@ -142,35 +145,88 @@ final class SparseBackwardTests: XCTestCase {
                 for e in stride(from: 0, to: values.count, by: 3) { values[e] = 0 }
                 codes = SparseCodes(rows: rows, width: width, offsets: codes.offsets, indices: codes.indices, values: values)
                 let byFeature = SparseCodesByFeature(codes)
-                let g = randomArray(rows * d, &rng), x = randomArray(rows * d, &rng), w = randomArray(width * d, &rng)
-                let l1: Float = 0.125
+                let x = randomArray(rows * d, &rng), xc = randomArray(rows * d, &rng), w = randomArray(width * d, &rng)
+                let bias = randomArray(d, &rng), we = randomArray(width * d, &rng)
+                let l1: Float = 0.125, scale: Float = 2 / Float(rows)
+                // The separate kernels.
+                var wantXHat = [Float](repeating: 0, count: rows * d), wantG = wantXHat
+                let sumsStart = randomArray(d, &rng)
+                var wantSums = sumsStart
                 var wantDpre = [Float](repeating: 0, count: codes.nonzeroCount)
-                g.withUnsafeBufferPointer { gp in w.withUnsafeBufferPointer { wp in wantDpre.withUnsafeMutableBufferPointer {
-                    SparseBackward.codeGradients(codes, outputGradient: gp.baseAddress!, weights: wp.baseAddress!, d: d,
-                                                 into: $0.baseAddress!, threads: 1)
+                w.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in x.withUnsafeBufferPointer { xp in
+                    wantXHat.withUnsafeMutableBufferPointer { xh in wantG.withUnsafeMutableBufferPointer { gp in
+                        wantSums.withUnsafeMutableBufferPointer { sp in wantDpre.withUnsafeMutableBufferPointer { dp in
+                            SparseDecode.decode(codes, weights: wp.baseAddress!, d: d, bias: bp.baseAddress!, out: xh.baseAddress!, threads: 1)
+                            BatchElementwise.scaledDifference(xh.baseAddress!, minus: xp.baseAddress!, scale: scale, rows: rows, d: d,
+                                                              into: gp.baseAddress!, columnSums: sp.baseAddress!, threads: 1)
+                            SparseBackward.codeGradients(codes, outputGradient: gp.baseAddress!, weights: wp.baseAddress!, d: d,
+                                                         into: dp.baseAddress!, threads: 1)
+                        }}
+                    }}
                 }}}
                 for e in wantDpre.indices { wantDpre[e] = values[e] > 0 ? wantDpre[e] + l1 : 0 }
                 let zeros = [Float](repeating: 0, count: width * d), biasStart = randomArray(width, &rng)
-                let (wantDec, _) = accumulate(codes, values, g, d: d, start: zeros, startBias: biasStart, threads: 1)
-                let (wantEnc, wantBias) = accumulate(codes, wantDpre, x, d: d, start: zeros, startBias: biasStart, threads: 1)
+                let (wantDec, _) = accumulate(codes, values, wantG, d: d, start: zeros, startBias: biasStart, threads: 1)
+                let (wantEnc, wantBias) = accumulate(codes, wantDpre, xc, d: d, start: zeros, startBias: biasStart, threads: 1)
+                let coefficients = randomArray(width, &rng)
+                var wantShift = [Double](repeating: 0.5, count: d)
+                for j in 0..<width where byFeature.starts[j] != byFeature.starts[j + 1] {
+                    for i in 0..<d { wantShift[i] += Double(coefficients[j] * we[j * d + i]) }
+                }
                 for threads in [1, 2, 3] {
+                    let what = "d=\(d) maxPerRow=\(maxPerRow) threads=\(threads)"
+                    var xHat = [Float](repeating: .nan, count: rows * d), g = xHat, sums = sumsStart
                     var dpre = [Float](repeating: .nan, count: codes.nonzeroCount)
-                    var gd = [Float](repeating: .nan, count: width * d), ge = gd, bias = biasStart
-                    g.withUnsafeBufferPointer { gp in x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in
-                        dpre.withUnsafeMutableBufferPointer { dp in bias.withUnsafeMutableBufferPointer { bp in
-                            gd.withUnsafeMutableBufferPointer { gdp in ge.withUnsafeMutableBufferPointer { gep in
-                                SparseBackward.fusedDecoderEncoderBackward(
-                                    codes, byFeature: byFeature, outputGradient: gp.baseAddress!, decoderWeights: wp.baseAddress!,
-                                    inputs: xp.baseAddress!, d: d, l1: l1, dpre: dp.baseAddress!, gradDecoder: gdp.baseAddress!,
-                                    gradEncoder: gep.baseAddress!, encoderBiasSums: bp.baseAddress!, threads: threads)
-                            }}
+                    w.withUnsafeBufferPointer { wp in bias.withUnsafeBufferPointer { bp in x.withUnsafeBufferPointer { xp in
+                        xHat.withUnsafeMutableBufferPointer { xh in g.withUnsafeMutableBufferPointer { gp in
+                            dpre.withUnsafeMutableBufferPointer { dp in
+                                SparseDecode.decodeWithGradients(codes, weights: wp.baseAddress!, d: d, bias: bp.baseAddress!,
+                                                                 inputs: xp.baseAddress!, scale: scale, l1: l1, out: xh.baseAddress!,
+                                                                 outputGradient: gp.baseAddress!, codeGradients: dp.baseAddress!,
+                                                                 threads: threads)
+                            }
                         }}
                     }}}
-                    let what = "d=\(d) maxPerRow=\(maxPerRow) threads=\(threads)"
+                    g.withUnsafeBufferPointer { gp in sums.withUnsafeMutableBufferPointer { sp in
+                        BatchElementwise.columnSums(gp.baseAddress!, rows: rows, d: d, into: sp.baseAddress!, threads: threads)
+                    }}
+                    KernelCheck.assertBitwiseEqual(xHat, wantXHat, "x_hat " + what)
+                    KernelCheck.assertBitwiseEqual(g, wantG, "G " + what)
+                    KernelCheck.assertBitwiseEqual(sums, wantSums, "column sums " + what)
                     KernelCheck.assertBitwiseEqual(dpre, wantDpre, "dpre " + what)
+
+                    var gd = [Float](repeating: .nan, count: width * d), ge = gd, biasSums = biasStart
+                    var visits = [Int](repeating: 0, count: width)
+                    wantG.withUnsafeBufferPointer { gp in xc.withUnsafeBufferPointer { xp in wantDpre.withUnsafeBufferPointer { dp in
+                        gd.withUnsafeMutableBufferPointer { gdp in ge.withUnsafeMutableBufferPointer { gep in
+                            visits.withUnsafeMutableBufferPointer { vp in
+                                SparseBackward.weightGradientRows(codes, byFeature: byFeature, outputGradient: gp.baseAddress!,
+                                                                  inputs: xp.baseAddress!, codeGradients: dp.baseAddress!, d: d,
+                                                                  threads: threads) { j, rowDec, rowEnc in
+                                    vp[j] += 1
+                                    (gdp.baseAddress! + j * d).update(from: rowDec, count: d)
+                                    (gep.baseAddress! + j * d).update(from: rowEnc, count: d)
+                                    // The rows are the caller's to overwrite.
+                                    rowDec.update(repeating: .nan, count: d)
+                                    rowEnc.update(repeating: .nan, count: d)
+                                }
+                            }
+                        }}
+                        biasSums.withUnsafeMutableBufferPointer { bp in
+                            SparseBackward.featureSums(byFeature: byFeature, values: dp.baseAddress!, into: bp.baseAddress!)
+                        }
+                    }}}
+                    XCTAssertEqual(visits, [Int](repeating: 1, count: width), "every latent once " + what)
                     KernelCheck.assertBitwiseEqual(gd, wantDec, "dW_dec " + what)
                     KernelCheck.assertBitwiseEqual(ge, wantEnc, "dW_enc " + what)
-                    KernelCheck.assertBitwiseEqual(bias, wantBias, "b_enc sums " + what)
+                    KernelCheck.assertBitwiseEqual(biasSums, wantBias, "b_enc sums " + what)
+
+                    var shift = [Double](repeating: 0.5, count: d)
+                    coefficients.withUnsafeBufferPointer { cp in we.withUnsafeBufferPointer { wp in shift.withUnsafeMutableBufferPointer { sp in
+                        SparseBackward.firingRowsCombination(byFeature: byFeature, coefficients: cp.baseAddress!, weights: wp.baseAddress!,
+                                                             d: d, into: sp.baseAddress!, threads: threads)
+                    }}}
+                    XCTAssertEqual(shift.map(\.bitPattern), wantShift.map(\.bitPattern), "shift " + what)
                 }
             }
         }

@@ -20,6 +20,28 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// Without clipping, Adam runs on the weight rows inside the sparse backward; a clip too
+    /// large to act takes the unfused path (stored gradients, then the optimizer). Both give
+    /// the same weights and moments, bitwise, and the fused path was taken.
+    func testFusedWeightUpdateEqualsTheUnfusedOne() throws {
+        for arch in [SAEArchitecture.standard, .topk, .batchtopk] {
+            var c = smallConfig(arch)
+            c.threads = 2
+            c.denseDensity = 1  // sparse after the first step, even for the dense-ish ReLU SAE
+            let fused = try trainer(c)
+            var fusedSteps = 0
+            while fused.step < 20 {
+                let sparse = !fused.useDensePath
+                try fused.trainStep()
+                if sparse { fusedSteps += 1 }
+            }
+            c.gradientClipNorm = 1e30
+            let unfused = try trainer(c); try unfused.train()
+            XCTAssertGreaterThan(fusedSteps, 0, "\(arch): no sparse step")
+            XCTAssertEqual(fused.parameters, unfused.parameters, "\(arch): fused and unfused updates differ")
+        }
+    }
+
     func testCheckpointResumesTheSameTrajectory() throws {
         for arch in [SAEArchitecture.standard, .topk] {
             var c = smallConfig(arch)

@@ -14,8 +14,10 @@ final class TrainingStepTests: XCTestCase {
     }
 
     func run(_ p: TrainingParameters, _ x: [Float], rows: Int, _ o: TrainingStep.Options, _ path: TrainingStep.Path) -> (TrainingStep.Outcome, TrainingGradients) {
-        var g = TrainingGradients(dIn: p.dIn, dSae: p.dSae)
-        let out = x.withUnsafeBufferPointer { TrainingStep.run(p, x: $0.baseAddress!, rows: rows, options: o, path: path, grads: &g) }
+        var g = TrainingGradients(dIn: p.dIn, dSae: p.dSae), q = p
+        let out = x.withUnsafeBufferPointer {
+            TrainingStep.run(&q, x: $0.baseAddress!, rows: rows, options: o, path: path, grads: &g, workspace: TrainingWorkspace())
+        }
         return (out, g)
     }
 

@@ -31,22 +31,27 @@ public struct ActivationBuffer: Sendable {
         rng = SeededRandom(seed: seed ^ 0xB0FF_E125_7A11_D00D)
     }
 
-    /// Copies the next `count` rows into `batch` (row-major); refills and reshuffles when half
-    /// the buffer has been served. Returns false when the source cannot supply a full batch.
+    /// Copies the next `count` rows into `batch` (row-major) on `threads` threads; refills and
+    /// reshuffles when half the buffer has been served. Returns false when the source cannot
+    /// supply a full batch.
     public mutating func nextBatch<S: ActivationSource>(
-        into batch: UnsafeMutablePointer<Float>, count: Int, from source: inout S
+        into batch: UnsafeMutablePointer<Float>, count: Int, from source: inout S, threads: Int = 1
     ) throws -> Bool {
         precondition(count <= capacity / 2, "ActivationBuffer: batch \(count) larger than half the buffer (\(capacity))")
         if filled == 0 || position + count > (sourceExhausted ? order.count : capacity / 2) {
             try refill(from: &source)
             if order.count < count { return false }
         }
-        rows.withUnsafeBufferPointer { r in
-            for b in 0..<count {
-                let slot = Int(order[position + b])
-                (batch + b * dIn).update(from: r.baseAddress! + slot * dIn, count: dIn)
+        let dIn = dIn, start = position
+        rows.withUnsafeBufferPointer { r in order.withUnsafeBufferPointer { o in
+            // A gather of whole rows: memory-bound, so worth a second thread on a full batch.
+            Parallel.forRanges(count, threads: count * dIn >= 1 << 18 ? threads : 1) { range in
+                for b in range {
+                    let slot = Int(o[start + b])
+                    (batch + b * dIn).update(from: r.baseAddress! + slot * dIn, count: dIn)
+                }
             }
-        }
+        }}
         position += count
         return true
     }

@@ -31,6 +31,7 @@ public final class SAETrainer<Source: ActivationSource> {
     var initialized = false
     var useDensePath: Bool
     var grads: TrainingGradients
+    let workspace = TrainingWorkspace()
     var batch: [Float]
     var lastLogTime: UInt64 = 0
     var lastLogTokens = 0
@@ -116,16 +117,21 @@ public final class SAETrainer<Source: ActivationSource> {
     public func trainStep() throws -> TrainingLogRecord? {
         if !initialized { try initialize(); lastLogTime = DispatchTime.now().uptimeNanoseconds }
         let b = config.batchSize
-        let got = try batch.withUnsafeMutableBufferPointer { try buffer.nextBatch(into: $0.baseAddress!, count: b, from: &source) }
+        let got = try batch.withUnsafeMutableBufferPointer { try buffer.nextBatch(into: $0.baseAddress!, count: b, from: &source, threads: config.threads) }
         guard got else { throw TrainingError.sourceExhausted(tokens: tokensSeen) }
         if inputScale != 1 { for i in batch.indices { batch[i] *= inputScale } }
         let options = stepOptions
         let path: TrainingStep.Path = useDensePath ? .dense : .sparse
+        // Without clipping (which needs every gradient first) or an AuxK term (added after the
+        // main backward), Adam runs on the weight rows inside the sparse backward.
+        let fused = path == .sparse && config.gradientClipNorm == nil && (options.deadLatents ?? []).isEmpty
+        let weightUpdate = fused ? adamStep : nil
         let outcome = batch.withUnsafeBufferPointer {
-            TrainingStep.run(parameters, x: $0.baseAddress!, rows: b, options: options, path: path, grads: &grads)
+            TrainingStep.run(&parameters, x: $0.baseAddress!, rows: b, options: options, path: path, grads: &grads,
+                             workspace: workspace, weightUpdate: weightUpdate)
         }
         guard outcome.loss.isFinite else { throw TrainingError.nonFinite(step: step, what: "the loss") }
-        applyUpdate()
+        applyUpdate(weightsUpdated: outcome.weightsUpdated)
         guard parameters.bDec.allSatisfy(\.isFinite), parameters.bEnc.allSatisfy(\.isFinite) else {
             throw TrainingError.nonFinite(step: step, what: "a bias")
         }
@@ -174,21 +180,20 @@ public final class SAETrainer<Source: ActivationSource> {
             frequencyWindowTokens: w.tokens, tokensPerSecond: rate, densePath: outcome.path == .dense, resampled: resampled)
     }
 
-    /// Decoder projection, clipping, Adam, decoder renormalisation, encoder orthogonality.
-    func applyUpdate() {
+    /// This step's Adam constants (scheduled learning rate, 1-based step number).
+    var adamStep: Adam.Step {
+        Adam.Step(learningRate: schedules.learningRate(step: step), beta1: config.adamBeta1, beta2: config.adamBeta2,
+                  epsilon: config.adamEpsilon, step: step + 1)
+    }
+
+    /// Decoder projection, clipping, Adam, decoder renormalisation, encoder orthogonality;
+    /// with `weightsUpdated` (the step's backward already ran Adam on both weight matrices),
+    /// only the biases' Adam and the orthogonality constraint are left.
+    func applyUpdate(weightsUpdated: Bool = false) {
         let dIn = self.dIn, dSae = parameters.dSae, t = config.threads
         // Without clipping (which needs every projected gradient first), the decoder's
         // projection, step and renormalisation run fused, one pass over its rows.
         let fusedDecoder = config.gradientClipNorm == nil
-        if !fusedDecoder {
-            parameters.wDec.withUnsafeBufferPointer { w in grads.wDec.withUnsafeMutableBufferPointer { g in
-                Adam.projectGradientOrthogonal(w.baseAddress!, g.baseAddress!, rows: dSae, d: dIn, threads: t)
-            }}
-        }
-        if let clip = config.gradientClipNorm {
-            let norm = grads.globalNorm()
-            if norm > clip { grads.scale(by: Float(clip / norm)) }
-        }
         let lr = schedules.learningRate(step: step)
         func adam(_ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float]) {
             p.withUnsafeMutableBufferPointer { pp in g.withUnsafeBufferPointer { gp in
@@ -199,13 +204,23 @@ public final class SAETrainer<Source: ActivationSource> {
                 }}
             }}
         }
+        let weights = !weightsUpdated
+        if weights && !fusedDecoder {
+            parameters.wDec.withUnsafeBufferPointer { w in grads.wDec.withUnsafeMutableBufferPointer { g in
+                Adam.projectGradientOrthogonal(w.baseAddress!, g.baseAddress!, rows: dSae, d: dIn, threads: t)
+            }}
+        }
+        if weights, let clip = config.gradientClipNorm {
+            let norm = grads.globalNorm()
+            if norm > clip { grads.scale(by: Float(clip / norm)) }
+        }
         // Work on a local (swapped out, no copy): one exclusive access for all four tensors.
         var p = TrainingParameters(placeholderFor: parameters)
         swap(&p, &parameters)
         defer { swap(&p, &parameters) }
-        adam(&p.wEncT, grads.wEncT, &p.moments.mEncT, &p.moments.vEncT)
+        if weights { adam(&p.wEncT, grads.wEncT, &p.moments.mEncT, &p.moments.vEncT) }
         adam(&p.bEnc, grads.bEnc, &p.moments.mBEnc, &p.moments.vBEnc)
-        if fusedDecoder {
+        if weights && fusedDecoder {
             p.wDec.withUnsafeMutableBufferPointer { pp in grads.wDec.withUnsafeMutableBufferPointer { gp in
                 p.moments.mDec.withUnsafeMutableBufferPointer { mp in p.moments.vDec.withUnsafeMutableBufferPointer { vp in
                     Adam.unitNormRowsStep(parameters: pp.baseAddress!, gradients: gp.baseAddress!, firstMoment: mp.baseAddress!,
@@ -214,11 +229,11 @@ public final class SAETrainer<Source: ActivationSource> {
                                           step: step + 1, threads: t)
                 }}
             }}
-        } else {
+        } else if weights {
             adam(&p.wDec, grads.wDec, &p.moments.mDec, &p.moments.vDec)
         }
         adam(&p.bDec, grads.bDec, &p.moments.mBDec, &p.moments.vBDec)
-        if !fusedDecoder {
+        if weights && !fusedDecoder {
             p.wDec.withUnsafeMutableBufferPointer { w in Adam.normalizeRows(w.baseAddress!, rows: dSae, d: dIn, threads: t) }
         }
         if !orthonormalDirections.isEmpty { Self.orthogonalize(&p.wEncT, dIn: dIn, against: orthonormalDirections) }

@@ -43,24 +43,32 @@ struct TrainingStep {
         var l0: Double
         /// BatchTopK: the smallest activation the batch-wide selection kept.
         var batchTopKMinimum: Float?
+        /// Whether `run` already applied Adam to the weight matrices (`weightUpdate`).
+        var weightsUpdated = false
     }
 
     /// Computes the loss and writes the gradients (overwriting `grads`).
+    ///
+    /// With `weightUpdate` (sparse path only, no AuxK term), the two weight matrices are not
+    /// written to `grads`: Adam runs on each latent's rows of `W_dec` (with the unit-norm
+    /// projection and renormalisation) and `W_enc^T` as soon as their gradient rows are
+    /// computed, which gives the same bits as `Adam.unitNormRowsStep` and `Adam.step` on the
+    /// stored gradients. It is skipped when the loss is not finite (`Outcome.weightsUpdated`).
     static func run(
-        _ p: TrainingParameters, x: UnsafePointer<Float>, rows: Int, options o: Options,
-        path: Path, grads: inout TrainingGradients
+        _ p: inout TrainingParameters, x: UnsafePointer<Float>, rows: Int, options o: Options,
+        path: Path, grads: inout TrainingGradients, workspace ws: TrainingWorkspace, weightUpdate: Adam.Step? = nil
     ) -> Outcome {
         let dIn = p.dIn, dSae = p.dSae, t = o.threads
         precondition(rows > 0, "TrainingStep: empty batch")
+        precondition(weightUpdate == nil || (path == .sparse && (o.deadLatents ?? []).isEmpty),
+                     "TrainingStep: the fused weight update needs the sparse path and no AuxK term")
         // The sparse backward overwrites both weight gradients (rows of latents that do not
         // fire included), so only the dense path needs them zeroed first.
         grads.zero(includingWeights: path == .dense)
-        let xc = [Float](unsafeUninitializedCapacity: rows * dIn) { out, n in
-            p.bDec.withUnsafeBufferPointer { bd in
-                BatchElementwise.subtractRowVector(x, bd.baseAddress!, rows: rows, d: dIn, into: out.baseAddress!, threads: t)
-            }
-            n = rows * dIn
-        }
+        var xc = ws.take(.xc, count: rows * dIn)
+        p.bDec.withUnsafeBufferPointer { bd in xc.withUnsafeMutableBufferPointer { out in
+            BatchElementwise.subtractRowVector(x, bd.baseAddress!, rows: rows, d: dIn, into: out.baseAddress!, threads: t)
+        }}
         // Forward: the codes.
         var batchMin: Float? = nil
         let codes: SparseCodes = xc.withUnsafeBufferPointer { xcp in
@@ -82,66 +90,96 @@ struct TrainingStep {
             }}
         }
         let l1Grad = o.architecture == .standard ? o.l1Coefficient / Float(rows) : 0
-        var xHat = [Float](repeating: 0, count: rows * dIn)
-        var g = [Float](repeating: 0, count: rows * dIn)
+        var xHat = ws.take(.xHat, count: rows * dIn)
+        var g = ws.take(.g, count: rows * dIn)
+        var dpre = ws.take(.dpre, count: codes.nonzeroCount)
+        defer { ws.give(xc, .xc); ws.give(xHat, .xHat); ws.give(g, .g); ws.give(dpre, .dpre) }
         var stats = ReconstructionStatistics(d: dIn)
-        var dpre = [Float](repeating: 0, count: codes.nonzeroCount)
+        var l1 = 0.0, active = 0
+        for v in codes.values { l1 += Double(v); if v > 0 { active += 1 } }
+        l1 /= Double(rows)
+        let l1Loss = Double(o.architecture == .standard ? o.l1Coefficient : 0) * l1
 
-        // Decode, the output gradient G = (2/B)(x_hat - x), and b_dec's share of it.
-        func outputGradient() {
-            stats = xHat.withUnsafeBufferPointer { Reductions.reconstructionStatistics(x, $0.baseAddress!, rows: rows, d: dIn, threads: t) }
-            xHat.withUnsafeBufferPointer { xh in g.withUnsafeMutableBufferPointer { gp in
-                grads.bDec.withUnsafeMutableBufferPointer { bd in
-                    BatchElementwise.scaledDifference(xh.baseAddress!, minus: x, scale: 2 / Float(rows), rows: rows, d: dIn,
-                                                      into: gp.baseAddress!, columnSums: bd.baseAddress!, threads: t)
-                }
-            }}
-        }
-
+        var weightsUpdated = false
         if path == .sparse {
-            p.wDec.withUnsafeBufferPointer { wd in p.bDec.withUnsafeBufferPointer { bd in xHat.withUnsafeMutableBufferPointer { xh in
-                SparseDecode.decode(codes, weights: wd.baseAddress!, d: dIn, bias: bd.baseAddress!, out: xh.baseAddress!, threads: t)
-            }}}
-            outputGradient()
-            sparseBackward(p, codes: codes, g: g, xc: xc, l1Grad: l1Grad, dpre: &dpre, grads: &grads, threads: t)
+            // Decode, G = (2/B)(x_hat - x) and dL/dpre on the active entries, a row at a time;
+            // then b_dec's share of G.
+            p.wDec.withUnsafeBufferPointer { wd in p.bDec.withUnsafeBufferPointer { bd in
+                xHat.withUnsafeMutableBufferPointer { xh in g.withUnsafeMutableBufferPointer { gp in
+                    dpre.withUnsafeMutableBufferPointer { dp in
+                        SparseDecode.decodeWithGradients(codes, weights: wd.baseAddress!, d: dIn, bias: bd.baseAddress!, inputs: x,
+                                                         scale: 2 / Float(rows), l1: l1Grad, out: xh.baseAddress!,
+                                                         outputGradient: gp.baseAddress!, codeGradients: dp.baseAddress!, threads: t)
+                    }
+                }}
+            }}
+            stats = xHat.withUnsafeBufferPointer { Reductions.reconstructionStatistics(x, $0.baseAddress!, rows: rows, d: dIn, threads: t) }
+            g.withUnsafeBufferPointer { gp in grads.bDec.withUnsafeMutableBufferPointer { bd in
+                BatchElementwise.columnSums(gp.baseAddress!, rows: rows, d: dIn, into: bd.baseAddress!, threads: t)
+            }}
+            let finite = (stats.sumSquaredError / Double(rows) + l1Loss).isFinite
+            let update = finite ? weightUpdate : nil
+            sparseBackward(&p, codes: codes, g: g, xc: xc, dpre: dpre, grads: &grads, update: update, threads: t)
+            weightsUpdated = update != nil
         } else {
             denseForwardBackward(p, codes: codes, xc: xc, x: x, rows: rows, l1Grad: l1Grad, xHat: &xHat,
                                  stats: &stats, g: &g, dpre: &dpre, grads: &grads, threads: t)
         }
 
-        var l1 = 0.0, active = 0
-        for v in codes.values { l1 += Double(v); if v > 0 { active += 1 } }
-        l1 /= Double(rows)
         let mseLoss = stats.sumSquaredError / Double(rows)
         var auxLoss = 0.0
         if let dead = o.deadLatents, !dead.isEmpty, o.kAux > 0, o.architecture != .standard {
             auxLoss = AuxK.addGradients(p, x: x, xc: xc, xHat: xHat, rows: rows, dead: dead, kAux: o.kAux,
                                         coefficient: o.auxCoefficient, grads: &grads, threads: t)
         }
-        let loss = mseLoss + Double(o.architecture == .standard ? o.l1Coefficient : 0) * l1 + auxLoss
+        let loss = mseLoss + l1Loss + auxLoss
         return Outcome(path: path, codes: codes, statistics: stats, mseLoss: mseLoss, l1: l1, auxLoss: auxLoss,
-                       loss: loss, l0: Double(active) / Double(rows), batchTopKMinimum: batchMin)
+                       loss: loss, l0: Double(active) / Double(rows), batchTopKMinimum: batchMin, weightsUpdated: weightsUpdated)
     }
 
-    /// Backward through the active latents only: one fused pass over the latents that fired
-    /// (the code gradients, `dW_dec`, `dW_enc^T` and the `b_enc` sums), then the biases.
+    /// Backward through the active latents only, given `dpre` (from the fused decode): the
+    /// `b_enc` sums and `b_dec`'s share through the centring (with the encoder as it was in
+    /// the forward pass), then one pass over the latents for the weight-gradient rows, which
+    /// go to `grads` or, with `update`, straight into Adam.
     static func sparseBackward(
-        _ p: TrainingParameters, codes: SparseCodes, g: [Float], xc: [Float], l1Grad: Float,
-        dpre: inout [Float], grads: inout TrainingGradients, threads t: Int
+        _ p: inout TrainingParameters, codes: SparseCodes, g: [Float], xc: [Float], dpre: [Float],
+        grads: inout TrainingGradients, update: Adam.Step?, threads t: Int
     ) {
+        let dIn = p.dIn
         let byFeature = SparseCodesByFeature(codes)
         var latentSums = [Float](repeating: 0, count: p.dSae)
-        g.withUnsafeBufferPointer { gp in xc.withUnsafeBufferPointer { xp in p.wDec.withUnsafeBufferPointer { wd in
-            dpre.withUnsafeMutableBufferPointer { dp in latentSums.withUnsafeMutableBufferPointer { ls in
-                grads.wDec.withUnsafeMutableBufferPointer { gd in grads.wEncT.withUnsafeMutableBufferPointer { ge in
-                    SparseBackward.fusedDecoderEncoderBackward(
-                        codes, byFeature: byFeature, outputGradient: gp.baseAddress!, decoderWeights: wd.baseAddress!,
-                        inputs: xp.baseAddress!, d: p.dIn, l1: l1Grad, dpre: dp.baseAddress!, gradDecoder: gd.baseAddress!,
-                        gradEncoder: ge.baseAddress!, encoderBiasSums: ls.baseAddress!, threads: t)
+        dpre.withUnsafeBufferPointer { dp in latentSums.withUnsafeMutableBufferPointer { ls in
+            SparseBackward.featureSums(byFeature: byFeature, values: dp.baseAddress!, into: ls.baseAddress!)
+        }}
+        addEncoderBiasShares(p, byFeature: byFeature, latentSums: latentSums, grads: &grads, threads: t)
+        g.withUnsafeBufferPointer { gp in xc.withUnsafeBufferPointer { xp in dpre.withUnsafeBufferPointer { dp in
+            func rows(_ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+                SparseBackward.weightGradientRows(codes, byFeature: byFeature, outputGradient: gp.baseAddress!,
+                                                  inputs: xp.baseAddress!, codeGradients: dp.baseAddress!, d: dIn, threads: t, body)
+            }
+            if let update {
+                p.wDec.withUnsafeMutableBufferPointer { wd in p.wEncT.withUnsafeMutableBufferPointer { we in
+                    p.moments.mDec.withUnsafeMutableBufferPointer { md in p.moments.vDec.withUnsafeMutableBufferPointer { vd in
+                        p.moments.mEncT.withUnsafeMutableBufferPointer { me in p.moments.vEncT.withUnsafeMutableBufferPointer { ve in
+                            rows { j, gd, ge in
+                                let o = j * dIn
+                                Adam.unitNormRowStep(parameters: wd.baseAddress! + o, gradients: gd, firstMoment: md.baseAddress! + o,
+                                                     secondMoment: vd.baseAddress! + o, d: dIn, update)
+                                Adam.stepRow(parameters: we.baseAddress! + o, gradients: ge, firstMoment: me.baseAddress! + o,
+                                             secondMoment: ve.baseAddress! + o, count: dIn, update)
+                            }
+                        }}
+                    }}
                 }}
-            }}
+            } else {
+                grads.wDec.withUnsafeMutableBufferPointer { gdOut in grads.wEncT.withUnsafeMutableBufferPointer { geOut in
+                    rows { j, gd, ge in
+                        (gdOut.baseAddress! + j * dIn).update(from: gd, count: dIn)
+                        (geOut.baseAddress! + j * dIn).update(from: ge, count: dIn)
+                    }
+                }}
+            }
         }}}
-        addEncoderBiasShares(p, byFeature: byFeature, latentSums: latentSums, grads: &grads)
     }
 
     /// `dW_enc^T[j] += sum dpre x_c`, `db_enc[j] += sum dpre`, and b_dec's share through the
@@ -161,25 +199,22 @@ struct TrainingStep {
                                                          threads: t)
             }}
         }}
-        addEncoderBiasShares(p, byFeature: byFeature, latentSums: latentSums, grads: &grads)
+        addEncoderBiasShares(p, byFeature: byFeature, latentSums: latentSums, grads: &grads, threads: t)
     }
 
     /// `db_enc[j] += latentSums[j]` and `db_dec -= sum_j latentSums[j] W_enc^T[j]` over the
-    /// latents that fired (in Double, in latent order).
+    /// latents that fired (each product in Float, summed in Double in latent order).
     static func addEncoderBiasShares(
-        _ p: TrainingParameters, byFeature: SparseCodesByFeature, latentSums: [Float], grads: inout TrainingGradients
+        _ p: TrainingParameters, byFeature: SparseCodesByFeature, latentSums: [Float], grads: inout TrainingGradients,
+        threads t: Int
     ) {
-        let dIn = p.dIn
-        var shift = [Double](repeating: 0, count: dIn)
-        p.wEncT.withUnsafeBufferPointer { we in
-            for j in 0..<p.dSae where byFeature.starts[j] != byFeature.starts[j + 1] {
-                let c = latentSums[j]
-                grads.bEnc[j] += c
-                let w = we.baseAddress! + j * dIn
-                for i in 0..<dIn { shift[i] += Double(c * w[i]) }
-            }
-        }
-        for i in 0..<dIn { grads.bDec[i] -= Float(shift[i]) }
+        for j in 0..<p.dSae where byFeature.starts[j] != byFeature.starts[j + 1] { grads.bEnc[j] += latentSums[j] }
+        var shift = [Double](repeating: 0, count: p.dIn)
+        p.wEncT.withUnsafeBufferPointer { we in latentSums.withUnsafeBufferPointer { ls in shift.withUnsafeMutableBufferPointer { sh in
+            SparseBackward.firingRowsCombination(byFeature: byFeature, coefficients: ls.baseAddress!, weights: we.baseAddress!,
+                                                 d: p.dIn, into: sh.baseAddress!, threads: t)
+        }}}
+        for i in 0..<p.dIn { grads.bDec[i] -= Float(shift[i]) }
     }
 
     /// The same forward and backward with dense GEMMs over the `B x dSae` codes.
