@@ -81,8 +81,8 @@ public enum SparseBackward {
     /// overwrite them. Each latent's rows of `G` and `X` are read while in cache and the
     /// gradients never go to memory unless `body` stores them, so a caller can apply the
     /// optimizer to row `j` right there. The rows equal `accumulateWeightGradients` into
-    /// zeroed gradients, bitwise. Latents are split over threads by entry count; each thread
-    /// visits its latents in increasing order.
+    /// zeroed gradients, bitwise. Latents are split over threads by entry count, in whole
+    /// blocks of `latentBlock`; each thread visits its latents in increasing order.
     public static func weightGradientRows(
         _ codes: SparseCodes, byFeature: SparseCodesByFeature, outputGradient g: UnsafePointer<Float>,
         inputs x: UnsafePointer<Float>, codeGradients dpre: UnsafePointer<Float>, d: Int,
@@ -96,7 +96,7 @@ public enum SparseBackward {
         let t = (total + width) * d < 1 << 17 ? 1 : threads
         byFeature.starts.withUnsafeBufferPointer { sp in byFeature.rowsOf.withUnsafeBufferPointer { rp in
             byFeature.entryOf.withUnsafeBufferPointer { ep in codes.values.withUnsafeBufferPointer { fp in
-                forFeatureParts(sp, width: width, total: total, threads: t) { features in
+                forFeatureParts(sp, width: width, total: total, threads: t, alignment: latentBlock) { features in
                     ScratchPool.withScratch(count: 2 * d) { scratch in
                         let wd = scratch, we = scratch + d
                         for j in features {
@@ -143,45 +143,71 @@ public enum SparseBackward {
         }}
     }
 
-    /// `shift[i] += sum_j Double(c[j] * W[j, i])` over the latents `j` that fire, in increasing
-    /// `j` (each product rounded to Float, the sum kept in Double): `b_dec`'s share of the
-    /// encoder gradient through the input centring, `-dL/db_dec = sum_j (sum_r dpre_rj)
-    /// W_enc^T[j]`. Columns are split over threads, so every `shift[i]` is summed in the same
-    /// order for any thread count.
+    /// Latents per block in `firingRowsCombination`'s partial sums; `weightGradientRows`
+    /// gives each thread whole blocks, so a caller can form the same partial sums there.
+    public static let latentBlock = 256
+
+    /// `shift[i] += sum_j Double(c[j] * W[j, i])` over the latents `j` that fire (each product
+    /// rounded to Float): `b_dec`'s share of the encoder gradient through the input centring,
+    /// `-dL/db_dec = sum_j (sum_r dpre_rj) W_enc^T[j]`. The sum is kept in Double, in a fixed
+    /// order for any thread count: one partial per block of `latentBlock` latents (its
+    /// latents in increasing order, `accumulateScaledRow`), then the partials in block order
+    /// (`addBlockPartials`).
     public static func firingRowsCombination(
         byFeature: SparseCodesByFeature, coefficients c: UnsafePointer<Float>, weights w: UnsafePointer<Float>, d: Int,
         into shift: UnsafeMutablePointer<Double>, threads: Int = Parallel.defaultThreads
     ) {
         precondition(d > 0, "SparseBackward.firingRowsCombination: d must be positive")
-        let width = byFeature.width
-        byFeature.starts.withUnsafeBufferPointer { sp in
-            Parallel.forRanges(d, threads: SIMDMath.parts(work: width * d, threads: threads), granule: 8) { cols in
-                for j in 0..<width where sp[j] != sp[j + 1] {
-                    let cj = SIMD8<Float>(repeating: c[j]), row = w + j * d
-                    var i = cols.lowerBound
-                    while i + 8 <= cols.upperBound {
-                        let product = cj * load(row + i)
-                        let lo = SIMD4<Double>(Double(product[0]), Double(product[1]), Double(product[2]), Double(product[3]))
-                        let hi = SIMD4<Double>(Double(product[4]), Double(product[5]), Double(product[6]), Double(product[7]))
-                        let q = UnsafeMutableRawPointer(shift + i)
-                        q.storeBytes(of: q.loadUnaligned(as: SIMD4<Double>.self) + lo, as: SIMD4<Double>.self)
-                        q.storeBytes(of: q.loadUnaligned(fromByteOffset: 32, as: SIMD4<Double>.self) + hi,
-                                     toByteOffset: 32, as: SIMD4<Double>.self)
-                        i += 8
+        let width = byFeature.width, blocks = (width + latentBlock - 1) / latentBlock
+        var partials = [Double](repeating: 0, count: blocks * d)
+        byFeature.starts.withUnsafeBufferPointer { sp in partials.withUnsafeMutableBufferPointer { pp in
+            Parallel.forRanges(blocks, threads: SIMDMath.parts(work: width * d, threads: threads)) { range in
+                for b in range {
+                    for j in b * latentBlock..<min(width, (b + 1) * latentBlock) where sp[j] != sp[j + 1] {
+                        accumulateScaledRow(c[j], w + j * d, into: pp.baseAddress! + b * d, d: d)
                     }
-                    while i < cols.upperBound { shift[i] += Double(c[j] * row[i]); i += 1 }
                 }
             }
+            addBlockPartials(pp.baseAddress!, blocks: blocks, d: d, into: shift)
+        }}
+    }
+
+    /// `partial[i] += Double(c * row[i])` for `i < d` (the product rounded to Float first).
+    public static func accumulateScaledRow(_ c: Float, _ row: UnsafePointer<Float>, into partial: UnsafeMutablePointer<Double>, d: Int) {
+        let cv = SIMD8<Float>(repeating: c)
+        var i = 0
+        while i + 8 <= d {
+            let product = cv * load(row + i)
+            let lo = SIMD4<Double>(Double(product[0]), Double(product[1]), Double(product[2]), Double(product[3]))
+            let hi = SIMD4<Double>(Double(product[4]), Double(product[5]), Double(product[6]), Double(product[7]))
+            let q = UnsafeMutableRawPointer(partial + i)
+            q.storeBytes(of: q.loadUnaligned(as: SIMD4<Double>.self) + lo, as: SIMD4<Double>.self)
+            q.storeBytes(of: q.loadUnaligned(fromByteOffset: 32, as: SIMD4<Double>.self) + hi, toByteOffset: 32, as: SIMD4<Double>.self)
+            i += 8
+        }
+        while i < d { partial[i] += Double(c * row[i]); i += 1 }
+    }
+
+    /// `shift[i] += partials[0][i]`, then `+= partials[1][i]`, ... (`blocks` rows of `d`).
+    public static func addBlockPartials(_ partials: UnsafePointer<Double>, blocks: Int, d: Int, into shift: UnsafeMutablePointer<Double>) {
+        for b in 0..<blocks {
+            let p = partials + b * d
+            for i in 0..<d { shift[i] += p[i] }
         }
     }
 
     /// Calls `body` in parallel with `threads` ranges of latents holding about the same number
-    /// of entries each (a range is never empty).
+    /// of entries each (a range is never empty); with `alignment`, ranges start and end on
+    /// multiples of it (or at `width`).
     private static func forFeatureParts(_ starts: UnsafeBufferPointer<Int>, width: Int, total: Int, threads t: Int,
-                                        _ body: (Range<Int>) -> Void) {
+                                        alignment: Int = 1, _ body: (Range<Int>) -> Void) {
+        func split(_ part: Int) -> Int {
+            if part == 0 { return 0 }
+            if part == t { return width }
+            return firstFeature(atOrAfter: total * part / t, starts, width) / alignment * alignment
+        }
         Parallel.run(parts: t) { part in
-            let lo = part == 0 ? 0 : firstFeature(atOrAfter: total * part / t, starts, width)
-            let hi = part == t - 1 ? width : firstFeature(atOrAfter: total * (part + 1) / t, starts, width)
+            let lo = split(part), hi = split(part + 1)
             if lo < hi { body(lo..<hi) }
         }
     }

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import SAEKernels
 
 /// The sparse backward kernels against their naive twins, Double math, and the dense GEMM
@@ -136,9 +137,9 @@ final class SparseBackwardTests: XCTestCase {
     /// bitwise, for any thread count.
     func testFusedStepKernelsEqualTheSeparateKernels() {
         var rng = TestRNG(seed: 34)
-        for d in [1, 8, 9, 33] {
+        for (d, width) in [(1, 29), (8, 29), (9, 29), (33, 29), (9, 600), (64, 3000)] {
             for maxPerRow in [0, 1, 7] {
-                let width = 29, rows = 21
+                let rows = 21
                 var codes = randomCodes(rows: rows, width: width, maxPerRow: maxPerRow, &rng)
                 // Some entries with f = 0 (the gate passes nothing for them).
                 var values = codes.values
@@ -169,9 +170,14 @@ final class SparseBackwardTests: XCTestCase {
                 let (wantDec, _) = accumulate(codes, values, wantG, d: d, start: zeros, startBias: biasStart, threads: 1)
                 let (wantEnc, wantBias) = accumulate(codes, wantDpre, xc, d: d, start: zeros, startBias: biasStart, threads: 1)
                 let coefficients = randomArray(width, &rng)
+                // Per block of latentBlock latents a Double partial from zero, then the partials in order.
                 var wantShift = [Double](repeating: 0.5, count: d)
-                for j in 0..<width where byFeature.starts[j] != byFeature.starts[j + 1] {
-                    for i in 0..<d { wantShift[i] += Double(coefficients[j] * we[j * d + i]) }
+                for b in stride(from: 0, to: width, by: SparseBackward.latentBlock) {
+                    var partial = [Double](repeating: 0, count: d)
+                    for j in b..<min(width, b + SparseBackward.latentBlock) where byFeature.starts[j] != byFeature.starts[j + 1] {
+                        for i in 0..<d { partial[i] += Double(coefficients[j] * we[j * d + i]) }
+                    }
+                    for i in 0..<d { wantShift[i] += partial[i] }
                 }
                 for threads in [1, 2, 3] {
                     let what = "d=\(d) maxPerRow=\(maxPerRow) threads=\(threads)"
@@ -197,6 +203,9 @@ final class SparseBackwardTests: XCTestCase {
 
                     var gd = [Float](repeating: .nan, count: width * d), ge = gd, biasSums = biasStart
                     var visits = [Int](repeating: 0, count: width)
+                    // Which thread part visited each block (a block belongs to one part).
+                    var blockParts = [Set<Int>](repeating: [], count: (width + SparseBackward.latentBlock - 1) / SparseBackward.latentBlock)
+                    let lock = NSLock()
                     wantG.withUnsafeBufferPointer { gp in xc.withUnsafeBufferPointer { xp in wantDpre.withUnsafeBufferPointer { dp in
                         gd.withUnsafeMutableBufferPointer { gdp in ge.withUnsafeMutableBufferPointer { gep in
                             visits.withUnsafeMutableBufferPointer { vp in
@@ -204,6 +213,7 @@ final class SparseBackwardTests: XCTestCase {
                                                                   inputs: xp.baseAddress!, codeGradients: dp.baseAddress!, d: d,
                                                                   threads: threads) { j, rowDec, rowEnc in
                                     vp[j] += 1
+                                    lock.lock(); blockParts[j / SparseBackward.latentBlock].insert(Thread.current.hash); lock.unlock()
                                     (gdp.baseAddress! + j * d).update(from: rowDec, count: d)
                                     (gep.baseAddress! + j * d).update(from: rowEnc, count: d)
                                     // The rows are the caller's to overwrite.
@@ -217,6 +227,7 @@ final class SparseBackwardTests: XCTestCase {
                         }
                     }}}
                     XCTAssertEqual(visits, [Int](repeating: 1, count: width), "every latent once " + what)
+                    XCTAssertTrue(blockParts.allSatisfy { $0.count <= 1 }, "a latent block split between threads " + what)
                     KernelCheck.assertBitwiseEqual(gd, wantDec, "dW_dec " + what)
                     KernelCheck.assertBitwiseEqual(ge, wantEnc, "dW_enc " + what)
                     KernelCheck.assertBitwiseEqual(biasSums, wantBias, "b_enc sums " + what)

@@ -138,48 +138,70 @@ struct TrainingStep {
     }
 
     /// Backward through the active latents only, given `dpre` (from the fused decode): the
-    /// `b_enc` sums and `b_dec`'s share through the centring (with the encoder as it was in
-    /// the forward pass), then one pass over the latents for the weight-gradient rows, which
-    /// go to `grads` or, with `update`, straight into Adam.
+    /// `b_enc` sums, then one pass over the latents for the weight-gradient rows, which go to
+    /// `grads` or, with `update`, straight into Adam; the same pass forms `b_dec`'s share
+    /// through the centring from each encoder row before its update.
     static func sparseBackward(
         _ p: inout TrainingParameters, codes: SparseCodes, g: [Float], xc: [Float], dpre: [Float],
         grads: inout TrainingGradients, update: Adam.Step?, threads t: Int
     ) {
-        let dIn = p.dIn
+        let dIn = p.dIn, dSae = p.dSae, block = SparseBackward.latentBlock
         let byFeature = SparseCodesByFeature(codes)
-        var latentSums = [Float](repeating: 0, count: p.dSae)
+        var latentSums = [Float](repeating: 0, count: dSae)
         dpre.withUnsafeBufferPointer { dp in latentSums.withUnsafeMutableBufferPointer { ls in
             SparseBackward.featureSums(byFeature: byFeature, values: dp.baseAddress!, into: ls.baseAddress!)
         }}
-        addEncoderBiasShares(p, byFeature: byFeature, latentSums: latentSums, grads: &grads, threads: t)
+        for j in 0..<dSae where byFeature.starts[j] != byFeature.starts[j + 1] { grads.bEnc[j] += latentSums[j] }
+        // firingRowsCombination's partial sums, formed in the pass.
+        let blocks = (dSae + block - 1) / block
+        var partials = [Double](repeating: 0, count: blocks * dIn)
         g.withUnsafeBufferPointer { gp in xc.withUnsafeBufferPointer { xp in dpre.withUnsafeBufferPointer { dp in
-            func rows(_ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
-                SparseBackward.weightGradientRows(codes, byFeature: byFeature, outputGradient: gp.baseAddress!,
-                                                  inputs: xp.baseAddress!, codeGradients: dp.baseAddress!, d: dIn, threads: t, body)
-            }
-            if let update {
-                p.wDec.withUnsafeMutableBufferPointer { wd in p.wEncT.withUnsafeMutableBufferPointer { we in
-                    p.moments.mDec.withUnsafeMutableBufferPointer { md in p.moments.vDec.withUnsafeMutableBufferPointer { vd in
-                        p.moments.mEncT.withUnsafeMutableBufferPointer { me in p.moments.vEncT.withUnsafeMutableBufferPointer { ve in
-                            rows { j, gd, ge in
-                                let o = j * dIn
-                                Adam.unitNormRowStep(parameters: wd.baseAddress! + o, gradients: gd, firstMoment: md.baseAddress! + o,
-                                                     secondMoment: vd.baseAddress! + o, d: dIn, update)
-                                Adam.stepRow(parameters: we.baseAddress! + o, gradients: ge, firstMoment: me.baseAddress! + o,
-                                             secondMoment: ve.baseAddress! + o, count: dIn, update)
-                            }
-                        }}
-                    }}
-                }}
-            } else {
-                grads.wDec.withUnsafeMutableBufferPointer { gdOut in grads.wEncT.withUnsafeMutableBufferPointer { geOut in
-                    rows { j, gd, ge in
-                        (gdOut.baseAddress! + j * dIn).update(from: gd, count: dIn)
-                        (geOut.baseAddress! + j * dIn).update(from: ge, count: dIn)
+            byFeature.starts.withUnsafeBufferPointer { sp in latentSums.withUnsafeBufferPointer { ls in
+                partials.withUnsafeMutableBufferPointer { pp in
+                    func rows(_ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) {
+                        SparseBackward.weightGradientRows(codes, byFeature: byFeature, outputGradient: gp.baseAddress!,
+                                                          inputs: xp.baseAddress!, codeGradients: dp.baseAddress!, d: dIn,
+                                                          threads: t, body)
                     }
-                }}
-            }
+                    @inline(__always) func share(_ j: Int, _ encoderRow: UnsafePointer<Float>) {
+                        if sp[j] != sp[j + 1] {
+                            SparseBackward.accumulateScaledRow(ls[j], encoderRow, into: pp.baseAddress! + j / block * dIn, d: dIn)
+                        }
+                    }
+                    if let update {
+                        p.wDec.withUnsafeMutableBufferPointer { wd in p.wEncT.withUnsafeMutableBufferPointer { we in
+                            p.moments.mDec.withUnsafeMutableBufferPointer { md in p.moments.vDec.withUnsafeMutableBufferPointer { vd in
+                                p.moments.mEncT.withUnsafeMutableBufferPointer { me in p.moments.vEncT.withUnsafeMutableBufferPointer { ve in
+                                    rows { j, gd, ge in
+                                        let o = j * dIn
+                                        share(j, we.baseAddress! + o)
+                                        Adam.unitNormRowStep(parameters: wd.baseAddress! + o, gradients: gd, firstMoment: md.baseAddress! + o,
+                                                             secondMoment: vd.baseAddress! + o, d: dIn, update)
+                                        Adam.stepRow(parameters: we.baseAddress! + o, gradients: ge, firstMoment: me.baseAddress! + o,
+                                                     secondMoment: ve.baseAddress! + o, count: dIn, update)
+                                    }
+                                }}
+                            }}
+                        }}
+                    } else {
+                        p.wEncT.withUnsafeBufferPointer { we in
+                            grads.wDec.withUnsafeMutableBufferPointer { gdOut in grads.wEncT.withUnsafeMutableBufferPointer { geOut in
+                                rows { j, gd, ge in
+                                    share(j, we.baseAddress! + j * dIn)
+                                    (gdOut.baseAddress! + j * dIn).update(from: gd, count: dIn)
+                                    (geOut.baseAddress! + j * dIn).update(from: ge, count: dIn)
+                                }
+                            }}
+                        }
+                    }
+                }
+            }}
         }}}
+        var shift = [Double](repeating: 0, count: dIn)
+        partials.withUnsafeBufferPointer { pp in shift.withUnsafeMutableBufferPointer { sh in
+            SparseBackward.addBlockPartials(pp.baseAddress!, blocks: blocks, d: dIn, into: sh.baseAddress!)
+        }}
+        for i in 0..<dIn { grads.bDec[i] -= Float(shift[i]) }
     }
 
     /// `dW_enc^T[j] += sum dpre x_c`, `db_enc[j] += sum dpre`, and b_dec's share through the
@@ -203,7 +225,7 @@ struct TrainingStep {
     }
 
     /// `db_enc[j] += latentSums[j]` and `db_dec -= sum_j latentSums[j] W_enc^T[j]` over the
-    /// latents that fired (each product in Float, summed in Double in latent order).
+    /// latents that fired (`SparseBackward.firingRowsCombination`'s order).
     static func addEncoderBiasShares(
         _ p: TrainingParameters, byFeature: SparseCodesByFeature, latentSums: [Float], grads: inout TrainingGradients,
         threads t: Int
