@@ -9,6 +9,10 @@ import SAEKernels
 /// norm, the optional encoder orthogonality constraint; then firing statistics, resampling,
 /// frequency snapshots, checkpoints and the log on their own cadences. The same config and
 /// seed give bitwise the same weights for any thread count.
+///
+/// On a sparse step without clipping or an AuxK term, the weight matrices' update (projection,
+/// Adam, renormalisation) runs inside the backward pass, on each latent's rows as their
+/// gradients are formed; the weights come out bitwise as with the separate passes.
 public final class SAETrainer<Source: ActivationSource> {
     public let config: TrainingConfig
     public let dIn: Int
