@@ -113,7 +113,11 @@ public enum GEMM {
         // A streaming top-k takes each tile's row maxima from the micro-kernel, and when it
         // needs nothing from C, the tile itself goes to a scratch instead of C.
         let topK = epilogue.rowTopK != nil, tileInScratch = topK && kBlocks == 1 && beta == 0
-        let scratchExtra = topK ? kernel.mr + (tileInScratch ? kernel.mr * kernel.nr : 0) : 0
+        // The tile's row maxima get 16 slots, so the tile scratch after them starts on a cache
+        // line (no store of the micro-kernel's epilogue splits one).
+        let maximaSlots = 16
+        assert(kernel.mr <= maximaSlots)
+        let scratchExtra = topK ? maximaSlots + (tileInScratch ? kernel.mr * kernel.nr : 0) : 0
         let ncAlloc = (min(ncMax, cols.count) + nr - 1) / nr * nr
         let mcAlloc = (min(mcMax, rows.count) + mr - 1) / mr * mr
         ScratchPool.withScratch(count: kcMax * ncAlloc + scratchExtra) { packedB in
@@ -129,7 +133,7 @@ public enum GEMM {
                          ldPre: epilogue.preLeadingDimension, rowOrigin: ic, colOrigin: jc, mc: mc, nc: nc,
                          candidates: kb == kBlocks - 1 ? epilogue.rowTopK?.rowsState : nil,
                          tileMaxima: topK ? packedB + kcMax * ncAlloc : nil,
-                         tileScratch: tileInScratch ? packedB + kcMax * ncAlloc + kernel.mr : nil)
+                         tileScratch: tileInScratch ? packedB + kcMax * ncAlloc + maximaSlots : nil)
                 }
                 if kernel.panelOfAInL1 {
                     // IC (large, L3) > PC > pack A once > JC (L2-sized B panel) > IR > JR:
