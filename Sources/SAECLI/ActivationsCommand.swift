@@ -15,6 +15,7 @@ enum ActivationsCommand {
         options: [
             OptionSpec(name: "model", value: "DIR", defaultValue: "the bundled tiny-gelu-1l", help: "model folder"),
             OptionSpec(name: "tokens", value: "FILE", defaultValue: "the bundled eval tokens", help: "token file"),
+            OptionSpec.tokenDType,
             OptionSpec(name: "hooks", value: "NAME[,NAME...]", defaultValue: nil, help: "hook names (TransformerLens); required"),
             OptionSpec(name: "sequences", value: "N", defaultValue: "16", help: "number of contexts"),
             OptionSpec(name: "context", value: "N", defaultValue: "128 (at most n_ctx)", help: "tokens per context"),
@@ -35,18 +36,20 @@ enum ActivationsCommand {
         let model = try Transformer(contentsOf: modelDir)
         let length = try p.int("context", min: 2) ?? min(128, model.config.nCtx)
         guard length <= model.config.nCtx else { throw UsageError(message: "--context \(length) exceeds the model's n_ctx \(model.config.nCtx)") }
-        let bos = try p.int("bos", min: 0).map(Int32.init) ?? TrainingRun.defaultBOS(modelDirectory: modelDir)
-        let dataset = try TokenDataset(contentsOf: tokens, vocabSize: model.config.dVocab)
+        let bos = try p.int("bos", min: 0, max: min(model.config.dVocab, Int(Int32.max)) - 1).map { Int32($0) } ?? TrainingRun.defaultBOS(modelDirectory: modelDir)
+        let dataset = try TokenDataset.open(tokens, elementType: p.tokenElementType(), vocabSize: model.config.dVocab)
         let offset = try p.int("offset", min: 0) ?? 0
         guard offset < dataset.count else { throw UsageError(message: "--offset \(offset) is past the end of \(tokens.path) (\(dataset.count) tokens)") }
         let contexts = try dataset.contexts(length: length, bos: bos, startingAt: offset)
         let n = try p.int("sequences", min: 1) ?? 16
         let progress = Progress()
         try ActivationExport.write(model: model, contexts: contexts, hooks: hooks, count: n, to: out,
-                                   threads: try p.int("threads", min: 1) ?? Parallel.defaultThreads) { done, total in
+                                   threads: try p.threads()) { done, total in
             progress.update("contexts \(done)/\(total)", force: done == total)
         }
         progress.endLine()
         progress.phase("wrote \(n) contexts of \(length) tokens, hooks \(hooks.joined(separator: ", ")), to \(out.path)")
+        JSONOutput.print(["out": out.path, "sequences": n, "context": length, "offset": offset, "bos": Int(bos),
+                          "tensors": ["tokens"] + hooks + ["loss_per_token"]])
     }
 }

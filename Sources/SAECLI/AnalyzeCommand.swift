@@ -18,6 +18,7 @@ enum AnalyzeCommand {
             OptionSpec(name: "sae", value: "DIR", defaultValue: nil, help: "SAELens SAE folder; required"),
             OptionSpec(name: "model", value: "DIR", defaultValue: "the bundled tiny-gelu-1l", help: "model folder"),
             OptionSpec(name: "tokens", value: "FILE", defaultValue: "the bundled eval tokens", help: "token file"),
+            OptionSpec.tokenDType,
             OptionSpec(name: "hook", value: "NAME", defaultValue: "the SAE's hook_name", help: "hook the SAE reads"),
             OptionSpec(name: "context", value: "N", defaultValue: "the SAE's context_size", help: "tokens per context"),
             OptionSpec(name: "contexts", value: "N", defaultValue: "64", help: "contexts in the token budget"),
@@ -53,7 +54,7 @@ enum AnalyzeCommand {
         let url = try analyze(sae: s.sae, model: s.model, contexts: s.contexts, hook: s.hook, snapshots: snapshots,
                               tokenizer: s.modelDirectory.appendingPathComponent("tokenizer.json"), out: out, threads: s.threads,
                               progress: Progress(), options: o)
-        print(url.path)
+        JSONOutput.print(["report": url.path, "analysis": out.appendingPathComponent("analysis.json").path])
     }
 
     /// Runs the analyses and writes analysis.json and report.html into `out`; returns the

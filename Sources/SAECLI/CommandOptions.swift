@@ -1,4 +1,6 @@
 import Foundation
+import SAEKernels
+import SAEModel
 
 /// One option of a command: `--name VALUE` (or `--name=VALUE`), or a flag `--name`.
 struct OptionSpec {
@@ -8,6 +10,13 @@ struct OptionSpec {
     /// Shown in help; nil: no default (optional or required, as `help` says).
     let defaultValue: String?
     let help: String
+}
+
+extension OptionSpec {
+    /// How a headerless token file is laid out (a .npy file's header says it itself).
+    static let tokenDType = OptionSpec(
+        name: "token-dtype", value: "uint16|uint32", defaultValue: "uint16 when the model's vocabulary fits in 16 bits, else uint32",
+        help: "element type of headerless (.bin) token files")
 }
 
 /// A subcommand: its options, and what it runs with them.
@@ -81,7 +90,8 @@ struct ParsedOptions {
         return v
     }
 
-    func int(_ name: String, min lower: Int = Int.min) throws -> Int? {
+    /// An integer option in `lower...upper`; the error names the flag, the bound and the value.
+    func int(_ name: String, min lower: Int = Int.min, max upper: Int = Int.max) throws -> Int? {
         guard let s = values[name] else { return nil }
         // Accept 2_000_000, 2e6, 2M-style? Keep to integers, with optional underscores or an exponent.
         let cleaned = s.replacingOccurrences(of: "_", with: "")
@@ -89,15 +99,19 @@ struct ParsedOptions {
         if v == nil, let d = Double(cleaned), d.rounded() == d, abs(d) < 9e18 { v = Int(d) }
         guard let n = v else { throw UsageError(message: "--\(name) must be an integer, got '\(s)'") }
         guard n >= lower else { throw UsageError(message: "--\(name) must be at least \(lower), got \(n)") }
+        guard n <= upper else { throw UsageError(message: "--\(name) must be at most \(upper), got \(n)") }
         return n
     }
 
-    func double(_ name: String, min lower: Double = -.infinity, exclusiveMin: Bool = false) throws -> Double? {
+    /// A finite number option above `lower` (or at least it) and at most `upper`.
+    func double(_ name: String, min lower: Double = -.infinity, exclusiveMin: Bool = false,
+                max upper: Double = .infinity) throws -> Double? {
         guard let s = values[name] else { return nil }
         guard let d = Double(s), d.isFinite else { throw UsageError(message: "--\(name) must be a number, got '\(s)'") }
         guard exclusiveMin ? d > lower : d >= lower else {
             throw UsageError(message: "--\(name) must be \(exclusiveMin ? "greater than" : "at least") \(lower), got \(s)")
         }
+        guard d <= upper else { throw UsageError(message: "--\(name) must be at most \(upper), got \(s)") }
         return d
     }
 
@@ -108,6 +122,21 @@ struct ParsedOptions {
     }
 
     /// A path that must exist (file or folder); the error names it.
+    /// `--threads`: at least 1, at most `maxThreads` (more would only add scheduling cost).
+    func threads() throws -> Int {
+        try int("threads", min: 1, max: ParsedOptions.maxThreads) ?? Parallel.defaultThreads
+    }
+    static let maxThreads = 1024
+
+    /// `--token-dtype`: the element type of headerless token files, nil for the default rule.
+    func tokenElementType() throws -> DType? {
+        switch try choice("token-dtype", ["uint16", "uint32"]) {
+        case "uint16": return .u16
+        case "uint32": return .u32
+        default: return nil
+        }
+    }
+
     func existingPath(_ name: String) throws -> URL? {
         guard let s = values[name] else { return nil }
         let url = URL(fileURLWithPath: s)

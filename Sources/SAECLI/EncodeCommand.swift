@@ -28,7 +28,8 @@ enum EncodeCommand {
             tensor = sae.metadata.hookName
         }
         try SAEFileEncoding.encode(sae: sae, input: input, tensor: tensor, output: out,
-                                   threads: try p.int("threads", min: 1) ?? Parallel.defaultThreads)
+                                   threads: try p.threads())
         FileHandle.standardError.write(Data("sae: wrote feature_acts and sae_out to \(out.path)\n".utf8))
+        JSONOutput.print(["out": out.path, "tensors": ["feature_acts", "sae_out"]])
     }
 }

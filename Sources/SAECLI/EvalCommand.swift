@@ -12,6 +12,7 @@ enum EvalCommand {
             OptionSpec(name: "sae", value: "DIR", defaultValue: nil, help: "SAELens SAE folder (cfg.json, sae_weights.safetensors); required"),
             OptionSpec(name: "model", value: "DIR", defaultValue: "the bundled tiny-gelu-1l", help: "model folder"),
             OptionSpec(name: "tokens", value: "FILE", defaultValue: "the bundled eval tokens", help: "token file"),
+            OptionSpec.tokenDType,
             OptionSpec(name: "hook", value: "NAME", defaultValue: "the SAE's hook_name", help: "hook to splice the SAE into"),
             OptionSpec(name: "context", value: "N", defaultValue: "the SAE's context_size", help: "tokens per context"),
             OptionSpec(name: "contexts", value: "N", defaultValue: "64", help: "contexts to evaluate"),
@@ -38,12 +39,16 @@ enum EvalCommand {
         let model = try Transformer(contentsOf: modelDir)
         let hook = p.string("hook") ?? sae.metadata.hookName
         let length = try p.int("context", min: 2) ?? min(sae.metadata.contextSize, model.config.nCtx)
+        guard length >= 2 else {
+            throw UsageError(message: "\(saeDir.path)/cfg.json says context_size \(sae.metadata.contextSize): too short to run the model on "
+                             + "(the loss needs at least 2 tokens); pass --context N")
+        }
         guard length <= model.config.nCtx else { throw UsageError(message: "--context \(length) exceeds the model's n_ctx \(model.config.nCtx)") }
         let bos = TrainingRun.defaultBOS(modelDirectory: modelDir)
-        let contexts = try TokenDataset(contentsOf: tokens, vocabSize: model.config.dVocab).contexts(length: length, bos: sae.metadata.prependBos ? bos : nil)
+        let contexts = try TokenDataset.open(tokens, elementType: p.tokenElementType(), vocabSize: model.config.dVocab).contexts(length: length, bos: sae.metadata.prependBos ? bos : nil)
         guard contexts.count > 0 else { throw RunError(message: "\(tokens.path) holds fewer than \(length) tokens") }
         return Setup(sae: sae, model: model, modelDirectory: modelDir, contexts: contexts, hook: hook,
-                     threads: try p.int("threads", min: 1) ?? Parallel.defaultThreads)
+                     threads: try p.threads())
     }
 
     static func run(_ p: ParsedOptions) throws {

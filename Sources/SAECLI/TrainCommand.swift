@@ -16,7 +16,8 @@ enum TrainCommand {
         usage: "[--model DIR --tokens FILE] [options]",
         options: [
             OptionSpec(name: "model", value: "DIR", defaultValue: "the bundled tiny-gelu-1l", help: "TransformerLens-layout model folder (config.json, model.safetensors)"),
-            OptionSpec(name: "tokens", value: "FILE", defaultValue: "the bundled tokens", help: "training tokens (.bin uint16, or .npy)"),
+            OptionSpec(name: "tokens", value: "FILE", defaultValue: "the bundled tokens", help: "training tokens (.npy, or headerless .bin: see --token-dtype)"),
+            OptionSpec.tokenDType,
             OptionSpec(name: "eval-tokens", value: "FILE", defaultValue: "held-out contexts", help: "tokens for the final evaluation"),
             OptionSpec(name: "hook", value: "NAME", defaultValue: "blocks.0.mlp.hook_post", help: "hook whose activations to train on"),
             OptionSpec(name: "arch", value: "standard|topk|batchtopk", defaultValue: "topk", help: "SAE architecture"),
@@ -59,11 +60,13 @@ enum TrainCommand {
         c.architecture = SAEArchitecture(rawValue: try p.choice("arch", ["standard", "topk", "batchtopk"]) ?? "topk")!
         let dIn = hook.hasSuffix("mlp.hook_pre") || hook.hasSuffix("mlp.hook_post") ? model.dMLP : model.dModel
         if let d = try p.int("d-sae", min: 1) { c.dSae = d } else {
-            c.dSae = max(1, Int((Double(dIn) * (try p.double("expansion", min: 0, exclusiveMin: true) ?? 4)).rounded()))
+            // Bounded before the conversion to Int; the memory check in `validate` judges the size.
+            let expansion = try p.double("expansion", min: 0, exclusiveMin: true, max: 1_048_576) ?? 4
+            c.dSae = max(1, Int((Double(dIn) * expansion).rounded()))
         }
         c.k = try p.int("k", min: 1) ?? 32
-        c.l1Coefficient = Float(try p.double("l1", min: 0) ?? 5)
-        c.learningRate = try p.double("lr", min: 0, exclusiveMin: true) ?? 1e-3
+        c.l1Coefficient = Float(try p.double("l1", min: 0, max: 1e6) ?? 5)
+        c.learningRate = try p.double("lr", min: 0, exclusiveMin: true, max: 1) ?? 1e-3
         c.lrDecay = TrainingConfig.LearningRateDecay(rawValue: try p.choice("lr-decay", ["constant", "linear", "cosine"]) ?? "linear")!
         c.batchSize = try p.int("batch", min: 1) ?? 4096
         c.trainTokens = try p.int("train-tokens", min: 1) ?? 2_000_000
@@ -71,7 +74,7 @@ enum TrainCommand {
         c.l1WarmupSteps = try p.int("l1-warmup", min: 0) ?? (c.architecture == .standard ? steps / 20 : 0)
         c.lrWarmupSteps = min(100, steps / 20)
         c.seed = UInt64(try p.int("seed", min: 0) ?? 42)
-        c.threads = try p.int("threads", min: 1) ?? Parallel.defaultThreads
+        c.threads = try p.threads()
         c.logEverySteps = try p.int("log-every", min: 1) ?? 10
         c.normalizeInput = !p.flag("no-normalize")
         c.kAux = try p.int("k-aux", min: 0) ?? 0
@@ -92,6 +95,7 @@ enum TrainCommand {
 
         var o = TrainingRun.Options(modelDirectory: modelDir, tokens: tokens, config: c, outputDirectory: out)
         o.evalTokens = evalTokens
+        o.tokenElementType = try p.tokenElementType()
         o.hook = hook
         o.contextLength = try p.int("context", min: 2) ?? min(128, model.nCtx)
         o.skipBOS = !p.flag("keep-bos")

@@ -121,10 +121,139 @@ final class CLITests: XCTestCase {
             for k in ["feature_acts", "sae_out"] {
                 let g = try XCTUnwrap(got[k]), w = try XCTUnwrap(want[k])
                 XCTAssertEqual(g.count, w.count)
-                let worst = zip(g, w).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0
-                XCTAssertLessThan(worst, 1e-4, "\(name) \(k)")
+                assertClose(g, w, tolerance: 1e-4, "\(name) \(k)")
             }
         }
+    }
+
+    /// Absurd numbers and files that cannot work: one line naming the flag or file and the
+    /// problem, status 2 (usage) or 1 (run), never a trap (status 132).
+    func testAbsurdValuesAndTooSmallFilesGetAMessageNotATrap() throws {
+        let dir = temp("absurd")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out").path
+        let huge = "4611686018427387904"
+        // A token file of 150 tokens: one context of 128, none left to hold out.
+        let eval = try Data(contentsOf: Self.fixtures.appendingPathComponent("tokens-eval.bin"))
+        let oneContext = dir.appendingPathComponent("one-context.bin")
+        try eval.prefix(300).write(to: oneContext)
+        // An SAE whose cfg.json says it ran on one-token contexts without BOS.
+        let shortSAE = dir.appendingPathComponent("short-sae")
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("saelens-standard"), to: shortSAE)
+        let cfgURL = shortSAE.appendingPathComponent("cfg.json")
+        var cfg = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: cfgURL)) as? [String: Any])
+        var meta = cfg["metadata"] as? [String: Any] ?? [:]
+        meta["context_size"] = 1
+        meta["prepend_bos"] = false
+        meta["hook_name"] = "blocks.0.mlp.hook_post"
+        cfg["metadata"] = meta
+        try JSONSerialization.data(withJSONObject: cfg).write(to: cfgURL)
+
+        let model = Self.fixtures.path
+        let cases: [(args: [String], status: Int32, says: String)] = [
+            (["train", "--expansion", "1e300", "--out", out], 2, "--expansion"),
+            (["train", "--d-sae", huge, "--out", out], 2, "GiB"),
+            (["train", "--batch", huge, "--out", out], 2, "batch"),
+            (["train", "--batch", huge, "--train-tokens", huge, "--out", out], 2, "GiB"),
+            (["train", "--threads", "100000000", "--out", out], 2, "--threads"),
+            (["train", "--l1", "1e300", "--out", out], 2, "--l1"),
+            (["train", "--lr", "1e300", "--out", out], 2, "--lr"),
+            (["train", "--model", model, "--tokens", oneContext.path, "--out", out, "--no-analysis"], 1, "hold one out"),
+            (["activations", "--bos", "5000000000", "--hooks", "blocks.0.hook_resid_pre", "--out", out], 2, "--bos"),
+            (["analyze", "--sae", shortSAE.path, "--out", out], 2, "context_size 1"),
+            (["eval", "--sae", shortSAE.path], 2, "context_size 1"),
+        ]
+        for c in cases {
+            let r = try run(c.args)
+            XCTAssertEqual(r.status, c.status, "\(c.args): \(r.err)")
+            // Progress lines may come first; the error is one line, the last.
+            let last = r.err.split(separator: "\n").last.map(String.init) ?? ""
+            XCTAssertTrue(last.hasPrefix("sae \(c.args[0]): "), "\(c.args): \(r.err)")
+            XCTAssertTrue(last.contains(c.says), "\(c.args) should say '\(c.says)': \(r.err)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/sae"), "nothing trained")
+    }
+
+    /// A token file of a few contexts and no evaluation file: one context is held out, the
+    /// rest train.
+    func testTrainOnAFewContextsHoldsOneOut() throws {
+        let dir = temp("few")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tokens = dir.appendingPathComponent("few.bin")
+        try Data(contentsOf: Self.fixtures.appendingPathComponent("tokens-eval.bin")).prefix(2 * 5 * 127).write(to: tokens)
+        let out = dir.appendingPathComponent("out")
+        let r = try run(["train", "--model", Self.fixtures.path, "--tokens", tokens.path, "--train-tokens", "2048", "--batch", "512",
+                         "--d-sae", "64", "--no-analysis", "--threads", "1", "--out", out.path])
+        XCTAssertEqual(r.status, 0, r.err)
+        let m = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let tokensEvaluated = try XCTUnwrap(m["tokens"] as? Int)
+        XCTAssertGreaterThan(tokensEvaluated, 0)
+        XCTAssertLessThanOrEqual(tokensEvaluated, 128, "one held-out context")
+        let ev = try XCTUnwrap(m["explained_variance"] as? Double)
+        XCTAssertTrue(ev.isFinite, "explained variance \(ev)")
+    }
+
+    /// Headerless 32-bit token files: refused with a message when read as 16-bit (the default
+    /// for a small vocabulary), read exactly with `--token-dtype uint32`; the commands print
+    /// their results as JSON on stdout.
+    func testUInt32TokenFilesAndJSONOnStdout() throws {
+        let dir = temp("u32")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let u16 = dir.appendingPathComponent("tokens16.bin"), u32 = dir.appendingPathComponent("tokens32.bin")
+        let ids = try Data(contentsOf: Self.fixtures.appendingPathComponent("tokens-eval.bin")).prefix(2 * 2048)
+        try ids.write(to: u16)
+        var wide = Data()
+        for i in stride(from: 0, to: ids.count, by: 2) {
+            let v = UInt32(ids[ids.startIndex + i]) | UInt32(ids[ids.startIndex + i + 1]) << 8
+            withUnsafeBytes(of: v.littleEndian) { wide.append(contentsOf: $0) }
+        }
+        try wide.write(to: u32)
+        func activations(_ tokens: URL, _ extra: [String], out: URL) throws -> (status: Int32, out: String, err: String) {
+            try run(["activations", "--model", Self.fixtures.path, "--tokens", tokens.path, "--hooks", "blocks.0.hook_resid_pre",
+                     "--sequences", "2", "--context", "16", "--out", out.path] + extra)
+        }
+        let refused = try activations(u32, [], out: dir.appendingPathComponent("a.safetensors"))
+        XCTAssertEqual(refused.status, 1, refused.err)
+        XCTAssertTrue(refused.err.contains("32-bit"), refused.err)
+        let a16 = dir.appendingPathComponent("a16.safetensors"), a32 = dir.appendingPathComponent("a32.safetensors")
+        let r16 = try activations(u16, [], out: a16), r32 = try activations(u32, ["--token-dtype", "uint32"], out: a32)
+        XCTAssertEqual(r16.status, 0, r16.err)
+        XCTAssertEqual(r32.status, 0, r32.err)
+        XCTAssertEqual(try tokenIDs(a16), try tokenIDs(a32))
+        XCTAssertEqual(try tokenIDs(a16).count, 32)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r32.out.utf8)) as? [String: Any], r32.out)
+        XCTAssertEqual(json["out"] as? String, a32.path)
+        XCTAssertEqual(json["sequences"] as? Int, 2)
+
+        let enc = dir.appendingPathComponent("enc.safetensors")
+        let e = try run(["encode", "--sae", Self.fixtures.appendingPathComponent("saelens-standard").path, "--in",
+                         Self.fixtures.appendingPathComponent("saelens-standard/encode-reference.safetensors").path,
+                         "--tensor", "sae_in", "--out", enc.path])
+        XCTAssertEqual(e.status, 0, e.err)
+        let ej = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.out.utf8)) as? [String: Any], e.out)
+        XCTAssertEqual(ej["out"] as? String, enc.path)
+    }
+
+    /// A NaN or an infinity anywhere fails, whatever the tolerance.
+    func assertClose(_ got: [Float], _ want: [Float], tolerance: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(got.count, want.count, what, file: file, line: line)
+        var failures = 0
+        for (i, (g, w)) in zip(got, want).enumerated() where !(g.isFinite && abs(g - w) <= tolerance * (1 + abs(w))) {
+            if failures < 3 { XCTFail("\(what)[\(i)]: \(g), expected \(w)", file: file, line: line) }
+            failures += 1
+        }
+        XCTAssertEqual(failures, 0, "\(what): \(failures) elements off", file: file, line: line)
+    }
+
+    func tokenIDs(_ url: URL) throws -> [Int32] {
+        let data = try Data(contentsOf: url)
+        let n = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let e = try XCTUnwrap(try safetensorsHeader(url)["tokens"])
+        XCTAssertEqual(e.dtype, "I32")
+        return data.subdata(in: (8 + n + e.offsets[0])..<(8 + n + e.offsets[1])).withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
     }
 
     // MARK: - A minimal safetensors reader, independent of the library under test.

@@ -126,14 +126,36 @@ final class TrainerTests: XCTestCase {
         assertArraysClose(raw.reconstruction.values, xHat.map { $0 / t.inputScale }, relative: 1e-4, "reconstruction")
     }
 
-    func testBatchTopKSavesAJumpReLUThreshold() throws {
+    /// Saved as SAELens saves a BatchTopK SAE (jumprelu for inference, the training
+    /// architecture and an integer k in the metadata), and reloaded as what it was.
+    func testBatchTopKSavesAJumpReLUThresholdAndReloadsAsBatchTopK() throws {
         let t = try trainer(smallConfig(.batchtopk))
         try t.train()
         let sae = t.autoencoder()
-        XCTAssertEqual(sae.architecture, .jumprelu)
+        XCTAssertEqual(sae.architecture, .batchtopk)
+        XCTAssertEqual(sae.k, t.config.k)
         let th = try XCTUnwrap(sae.threshold)
         XCTAssertEqual(Set(th).count, 1)
         XCTAssertGreaterThan(th[0], 0)
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("saekit-batchtopk-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try sae.save(to: dir)
+        let cfg = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("cfg.json"))) as? [String: Any])
+        XCTAssertEqual(cfg["architecture"] as? String, "jumprelu")
+        let meta = try XCTUnwrap(cfg["metadata"] as? [String: Any])
+        XCTAssertEqual(meta["training_architecture"] as? String, "batchtopk")
+        XCTAssertNil(meta["k"], "k belongs in training_architecture_details, as a number")
+        let details = try XCTUnwrap(meta["training_architecture_details"] as? [String: Any])
+        XCTAssertEqual(details["k"] as? Int, t.config.k)
+
+        let loaded = try SparseAutoencoder.load(from: dir)
+        XCTAssertEqual(loaded.architecture, .batchtopk)
+        XCTAssertEqual(loaded.k, t.config.k)
+        XCTAssertEqual(loaded.threshold, sae.threshold)
+        var rng = SeededRandom(seed: 3)
+        let x = Matrix(rows: 6, cols: sae.dIn, values: (0..<(6 * sae.dIn)).map { _ in rng.normal() })
+        XCTAssertEqual(loaded.reconstruct(x, threads: 1).reconstruction.values, sae.reconstruct(x, threads: 1).reconstruction.values)
     }
 
     func testResamplingReinitialisesDeadLatents() throws {
@@ -161,6 +183,7 @@ final class TrainerTests: XCTestCase {
         let inputs = stride(from: 0, to: rows.count, by: 16).map { Array(rows[$0..<($0 + 16)]) }
         for j in 0..<3 {
             let d = Array(t.parameters.wDec[j * 16 ..< (j + 1) * 16])
+            XCTAssertTrue(d.allSatisfy(\.isFinite), "latent \(j) decoder row \(d)")
             let best = inputs.map { v -> Float in
                 let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 return zip(v, d).reduce(0) { $0 + $1.0 * $1.1 } / max(n, 1e-9)

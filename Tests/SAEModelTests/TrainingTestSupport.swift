@@ -26,10 +26,19 @@ func smallConfig(_ arch: SAEArchitecture, dSae: Int = 48, batch: Int = 32, token
     return c
 }
 
+/// `max |a - b| <= relative * max |b|`; a NaN or an infinity in either array fails.
 func assertArraysClose(_ a: [Float], _ b: [Float], relative: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(a.count, b.count, what, file: file, line: line)
-    let scale = max(1e-6, b.map(abs).max() ?? 0)
+    var scale: Float = 1e-6
+    for (i, v) in b.enumerated() {
+        guard v.isFinite else { return XCTFail("\(what): expected element \(i) is \(v)", file: file, line: line) }
+        scale = max(scale, abs(v))
+    }
     var worst: Float = 0, at = -1
-    for i in 0..<min(a.count, b.count) where abs(a[i] - b[i]) > worst { worst = abs(a[i] - b[i]); at = i }
+    for i in 0..<min(a.count, b.count) {
+        let d = abs(a[i] - b[i])
+        guard d.isFinite else { return XCTFail("\(what): element \(i) is \(a[i]), expected \(b[i])", file: file, line: line) }
+        if d > worst { worst = d; at = i }
+    }
     XCTAssertLessThanOrEqual(worst, relative * scale, "\(what): element \(at) differs by \(worst) (scale \(scale))", file: file, line: line)
 }

@@ -41,7 +41,9 @@ func assertClose(_ a: [Float], _ b: [Float], tol: Float, _ name: String,
     var worst: Float = 0, worstIndex = 0
     for i in 0..<min(a.count, b.count) {
         let e = abs(a[i] - b[i]) / max(1, abs(b[i]))
-        if !(e <= worst) { worst = e; worstIndex = i }  // NaN counts as worst
+        // A NaN or an infinity (in either array) is the worst error and stays so.
+        guard e.isFinite else { worst = .nan; worstIndex = i; break }
+        if e > worst { worst = e; worstIndex = i }
     }
     XCTAssertTrue(worst <= tol, "\(name): scaled error \(worst) at \(worstIndex) (\(a[worstIndex]) vs \(b[worstIndex])) > \(tol)",
                   file: file, line: line)

@@ -53,6 +53,7 @@ public enum FeatureAnalysis {
         let collector = try FeatureStatisticsCollector(sae: sae, model: model, hook: hook, configuration: config)
         try collector.add(contexts: contexts, range: range, batchSize: o.batchSize)
         let stats = collector.finish()
+        guard stats.tokens > 0 else { throw noPositions(contexts: contexts, excludeFirstPosition: o.excludeFirstPosition) }
 
         let density = FeatureDensity.compute(stats, ultraLowThreshold: o.ultraLowThreshold,
                                              highFrequencyThreshold: o.highFrequencyThreshold, binWidth: o.densityBinWidth)
@@ -196,5 +197,12 @@ public enum FeatureAnalysis {
         let picks = (0..<count).map { count == 1 ? 0 : $0 * (alive.count - 1) / (count - 1) }
         var seen = Set<Int>()
         return picks.map { alive[$0] }.filter { seen.insert($0).inserted }
+    }
+
+    /// The error for contexts that leave no position to count (one token each, and that one excluded).
+    static func noPositions(contexts: TokenContexts, excludeFirstPosition: Bool) -> AnalysisError {
+        .invalidArgument("no token positions to measure: contexts of \(contexts.length) token\(contexts.length == 1 ? "" : "s")"
+                         + (excludeFirstPosition ? " with the first position left out" : "")
+                         + "; use contexts of at least 2 tokens")
     }
 }

@@ -84,7 +84,9 @@ public enum FeatureDensity {
         config.histogramBins = 2
         let collector = try FeatureStatisticsCollector(sae: sae, model: model, configuration: config)
         try collector.add(contexts: contexts, range: range, batchSize: batchSize)
-        return compute(collector.finish(), ultraLowThreshold: ultraLowThreshold,
+        let stats = collector.finish()
+        guard stats.tokens > 0 else { throw FeatureAnalysis.noPositions(contexts: contexts, excludeFirstPosition: excludeFirstPosition) }
+        return compute(stats, ultraLowThreshold: ultraLowThreshold,
                        highFrequencyThreshold: highFrequencyThreshold, binWidth: binWidth)
     }
 }

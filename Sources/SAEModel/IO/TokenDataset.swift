@@ -260,6 +260,14 @@ public struct TokenContexts: Sendable {
         return startOffset + i * (length - 1) + bosWindowsBefore
     }
 
+    /// The first `n` contexts (`0 <= n <= count`), e.g. the training ones before held-out
+    /// contexts, so that a source cycling through them never reaches the others.
+    public func prefix(_ n: Int) -> TokenContexts {
+        precondition(n >= 0 && n <= count, "TokenContexts.prefix: \(n) outside 0...\(count)")
+        return TokenContexts(dataset: dataset, length: length, bos: bos, startOffset: startOffset, count: n,
+                             startsWithBOS: startsWithBOS, bosStartsBeforeWord: bosStartsBeforeWord)
+    }
+
     /// Context `i` (`0 <= i < count`): `length` ids, the first being BOS when `bos` is set.
     /// Throws for a bad id, naming its position in the stream.
     public func context(_ i: Int) throws -> [Int32] {

@@ -40,14 +40,15 @@ public final class SAETrainer<Source: ActivationSource> {
     var lastLogTime: UInt64 = 0
     var lastLogTokens = 0
     var template: SparseAutoencoder
+    /// Training continues a given SAE: its b_dec is kept, and it is brought into the trainer's
+    /// form (scaled inputs, unit-norm decoder rows) once the input scale is known.
+    let continuesInitial: Bool
 
     public init(config: TrainingConfig, source: Source, metadata: SAEMetadata = SAEMetadata(),
                 initial: SparseAutoencoder? = nil) throws {
         let dIn = source.dIn
         try config.validate(dIn: dIn)
-        if let initial, initial.dIn != dIn || initial.dSae != config.dSae {
-            throw TrainingError.invalidConfig("initial SAE is \(initial.dIn)x\(initial.dSae), config wants \(dIn)x\(config.dSae)")
-        }
+        if let initial { try Self.checkContinuable(initial, config: config, dIn: dIn) }
         self.config = config
         self.dIn = dIn
         self.source = source
@@ -55,7 +56,7 @@ public final class SAETrainer<Source: ActivationSource> {
         let totalSteps = config.trainTokens / config.batchSize
         schedules = Schedules(config: config, totalSteps: totalSteps)
         let k = (config.architecture == .topk || config.architecture == .batchtopk) ? config.k : nil
-        template = initial ?? SparseAutoencoder.random(architecture: config.architecture, dIn: dIn, dSae: config.dSae, k: k,
+        template = initial.map { Self.continuation(of: $0, inputScale: 1) } ?? SparseAutoencoder.random(architecture: config.architecture, dIn: dIn, dSae: config.dSae, k: k,
                                                        seed: config.seed, metadata: metadata)
         parameters = TrainingParameters(template)
         frequencies = FeatureFrequencies(dSae: config.dSae, windowTokens: config.frequencyWindowTokens)
@@ -65,7 +66,9 @@ public final class SAETrainer<Source: ActivationSource> {
         useDensePath = config.architecture == .standard
         grads = TrainingGradients(dIn: dIn, dSae: config.dSae)
         batch = [Float](repeating: 0, count: config.batchSize * dIn)
-        initialized = initial != nil && !config.normalizeInput && config.bDecInit == .zeros
+        continuesInitial = initial != nil
+        // A learned BatchTopK threshold carries on (0 means none learned yet).
+        if let t = initial?.threshold?.first, t > 0, config.architecture == .batchtopk { threshold = t }
     }
 
     var totalSteps: Int { config.trainTokens / config.batchSize }
@@ -107,6 +110,10 @@ public final class SAETrainer<Source: ActivationSource> {
             }
             inputScale = Float(Double(dIn).squareRoot() / meanNorm)
             for i in sample.indices { sample[i] *= inputScale }
+        }
+        if continuesInitial {
+            parameters = TrainingParameters(Self.continuation(of: template, inputScale: inputScale))
+            return
         }
         switch config.bDecInit {
         case .zeros: break
@@ -308,17 +315,16 @@ public final class SAETrainer<Source: ActivationSource> {
     }
 
     /// The SAE as trained, in SAELens's layout for raw (unscaled) inputs: the input scale is
-    /// folded into the weights; a BatchTopK SAE becomes a JumpReLU SAE with its learned
-    /// threshold repeated per latent.
+    /// folded into the weights; a BatchTopK SAE keeps its learned threshold repeated per
+    /// latent (the JumpReLU it runs as at inference) and its k, and is saved as SAELens saves
+    /// one: `architecture` jumprelu, `metadata.training_architecture` batchtopk, the k in
+    /// `metadata.training_architecture_details`.
     public func autoencoder() -> SparseAutoencoder {
         var sae = template
         sae.metadata = metadata
         parameters.write(into: &sae)
         if config.architecture == .batchtopk {
-            sae.architecture = .jumprelu
             sae.threshold = [Float](repeating: threshold ?? 0, count: parameters.dSae)
-            sae.metadata.extra["training_architecture"] = "batchtopk"
-            sae.metadata.extra["k"] = "\(config.k)"
         }
         if inputScale != 1 {
             sae.foldActivationScale(inputScale)

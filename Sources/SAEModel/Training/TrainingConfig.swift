@@ -1,3 +1,4 @@
+import Foundation
 import SAEKernels
 
 /// Everything that decides a training run. Same config and seed, same weights, whatever
@@ -83,11 +84,44 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard dSae > 0 else { throw bad("d_sae must be positive, got \(dSae)") }
         guard batchSize > 0 else { throw bad("batch size must be positive, got \(batchSize)") }
         guard trainTokens >= batchSize else { throw bad("train tokens (\(trainTokens)) must be at least one batch (\(batchSize))") }
-        guard learningRate > 0, learningRate.isFinite else { throw bad("learning rate must be positive, got \(learningRate)") }
-        guard (0..<1).contains(adamBeta1), (0..<1).contains(adamBeta2) else { throw bad("Adam betas must be in [0, 1)") }
         guard threads >= 1 else { throw bad("threads must be >= 1, got \(threads)") }
         guard bufferBatches >= 2 else { throw bad("the buffer must hold at least 2 batches, got \(bufferBatches)") }
+        // Sizes first: every product of them below stays far from Int.max once this holds.
+        let bytes = estimatedMemoryBytes(dIn: dIn)
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard bytes <= available else {
+            throw bad("d_in \(dIn) x d_sae \(dSae) with batch \(batchSize) (buffer of \(bufferBatches) batches) needs about "
+                      + "\(Self.gibibytes(bytes)) of memory for weights, gradients, Adam moments and the activation buffer; "
+                      + "this machine has \(Self.gibibytes(available))")
+        }
+        guard learningRate > 0, learningRate.isFinite else { throw bad("learning rate must be positive, got \(learningRate)") }
+        guard (0..<1).contains(adamBeta1), (0..<1).contains(adamBeta2) else { throw bad("Adam betas must be in [0, 1)") }
+        guard adamEpsilon > 0, adamEpsilon.isFinite else { throw bad("Adam epsilon must be positive, got \(adamEpsilon)") }
         guard l1Coefficient >= 0, l1Coefficient.isFinite else { throw bad("l1 coefficient must be >= 0, got \(l1Coefficient)") }
+        guard l1WarmupSteps >= 0, lrWarmupSteps >= 0 else { throw bad("warm-up steps must be >= 0") }
+        guard (0...1).contains(minLearningRateFraction) else { throw bad("min learning-rate fraction must be in [0, 1], got \(minLearningRateFraction)") }
+        if let clip = gradientClipNorm {
+            // A norm of 0 or below would scale every step by a non-positive factor (uphill or frozen).
+            guard clip > 0, clip.isFinite else { throw bad("gradient clip norm must be a positive number (or none), got \(clip)") }
+        }
+        guard initSampleRows >= 1 else { throw bad("init sample rows must be >= 1, got \(initSampleRows)") }
+        guard logEverySteps >= 1 else { throw bad("log every steps must be >= 1, got \(logEverySteps)") }
+        guard frequencyWindowTokens >= 1 else { throw bad("frequency window tokens must be >= 1, got \(frequencyWindowTokens)") }
+        guard frequencySnapshotTokens >= 0, checkpointTokens >= 0 else { throw bad("snapshot and checkpoint intervals must be >= 0") }
+        guard deadTokens >= 1 else { throw bad("dead tokens must be >= 1, got \(deadTokens)") }
+        guard kAux >= 0 && kAux <= dSae else { throw bad("k_aux must be in 0...\(dSae), got \(kAux)") }
+        guard auxCoefficient >= 0, auxCoefficient.isFinite else { throw bad("AuxK coefficient must be >= 0, got \(auxCoefficient)") }
+        guard (0...1).contains(denseDensity) else { throw bad("dense density must be in [0, 1], got \(denseDensity)") }
+        guard (0..<1).contains(thresholdMomentum) else { throw bad("threshold momentum must be in [0, 1), got \(thresholdMomentum)") }
+        switch resampling {
+        case .none: break
+        case let .reinit(every, below):
+            guard every >= 1 else { throw bad("resampling interval must be >= 1 token, got \(every)") }
+            guard below >= 0, below.isFinite else { throw bad("resampling frequency threshold must be >= 0, got \(below)") }
+        case let .anthropic(every, rows):
+            guard every >= 1 else { throw bad("resampling interval must be >= 1 token, got \(every)") }
+            guard rows >= 1 && rows <= 1 << 24 else { throw bad("resampling sample rows must be in 1...\(1 << 24), got \(rows)") }
+        }
         if architecture == .topk || architecture == .batchtopk {
             guard k >= 1 && k <= dSae else { throw bad("k must be in 1...\(dSae), got \(k)") }
         }
@@ -97,6 +131,20 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             throw bad("orthogonal direction \(i) has \(d.count) entries, d_in is \(dIn)")
         }
         if checkpointTokens > 0 && checkpointDirectory == nil { throw bad("checkpoint tokens set without a checkpoint directory") }
+    }
+
+    /// Bytes a run needs, roughly (4-byte floats): the two weight matrices with their gradients
+    /// and two Adam moments each (`8 d_in d_sae`), the shuffled buffer and the batch
+    /// (`(bufferBatches + 2) batch d_in`), and the dense path's codes (`2 batch d_sae`).
+    /// Computed in Double, so absurd sizes give a large number instead of an overflow.
+    public func estimatedMemoryBytes(dIn: Int) -> Double {
+        let d = Double(dIn), s = Double(dSae), b = Double(batchSize)
+        return 4 * (8 * d * s + (Double(bufferBatches) + 2) * b * d + 2 * b * s)
+    }
+
+    static func gibibytes(_ bytes: Double) -> String {
+        let g = bytes / Double(1 << 30)
+        return g < 1e6 ? String(format: "%.1f GiB", g) : String(format: "%.2g GiB", g)
     }
 }
 

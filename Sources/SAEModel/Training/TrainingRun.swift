@@ -16,6 +16,8 @@ public enum TrainingRun {
         public var tokens: URL
         /// Token file for the final evaluation (default: contexts after the training ones).
         public var evalTokens: URL?
+        /// Element type of headerless token files (nil: `TokenDataset.defaultBinaryElementType`).
+        public var tokenElementType: DType? = nil
         public var hook: String = "blocks.0.mlp.hook_post"
         public var contextLength: Int = 128
         /// The BOS id prepended to each context (default: `<|endoftext|>` from the model
@@ -67,21 +69,27 @@ public enum TrainingRun {
             throw TrainingError.invalidConfig("context length \(o.contextLength) must be in 2...\(model.config.nCtx) (the model's n_ctx)")
         }
         let bos = o.bos ?? defaultBOS(modelDirectory: o.modelDirectory)
-        let dataset = try TokenDataset(contentsOf: o.tokens, vocabSize: model.config.dVocab)
+        let dataset = try TokenDataset.open(o.tokens, elementType: o.tokenElementType, vocabSize: model.config.dVocab)
         let contexts = try dataset.contexts(length: o.contextLength, bos: bos)
         guard contexts.count > 0 else { throw TrainingError.invalidConfig("\(o.tokens.path) holds fewer than \(o.contextLength) tokens") }
         // Hold out the evaluation contexts: from their own file, or the last ones of this one.
         let evalContexts: TokenContexts
         var trainCount = contexts.count
         if let e = o.evalTokens {
-            evalContexts = try TokenDataset(contentsOf: e, vocabSize: model.config.dVocab).contexts(length: o.contextLength, bos: bos)
+            evalContexts = try TokenDataset.open(e, elementType: o.tokenElementType, vocabSize: model.config.dVocab).contexts(length: o.contextLength, bos: bos)
         } else {
-            let held = min(o.evalContexts, contexts.count / 10)
+            // A tenth of the contexts, at least one, and at least one left to train on.
+            guard contexts.count >= 2 else {
+                throw TrainingError.invalidConfig("\(o.tokens.path) holds \(contexts.count) context of \(o.contextLength) tokens: "
+                                                  + "too few to hold one out for the evaluation; give evaluation tokens of their own")
+            }
+            let held = min(o.evalContexts, max(1, contexts.count / 10))
             trainCount = contexts.count - held
             evalContexts = try dataset.contexts(length: o.contextLength, bos: bos, startingAt: contexts.tokenOffset(ofContext: trainCount))
         }
-        let source = try ModelActivationSource(model: model, contexts: contexts, hook: o.hook, skipBOS: o.skipBOS,
-                                               contextCount: trainCount, wrapAround: true, threads: o.config.threads)
+        // Cycles through the training contexts only: the held-out ones are never trained on.
+        let source = try ModelActivationSource(model: model, contexts: contexts.prefix(trainCount), hook: o.hook, skipBOS: o.skipBOS,
+                                               wrapAround: true, threads: o.config.threads)
         var metadata = SAEMetadata(hookName: o.hook, contextSize: o.contextLength, prependBos: true)
         metadata.extra["model"] = o.modelDirectory.lastPathComponent
         let trainer = try SAETrainer(config: o.config, source: source, metadata: metadata)
