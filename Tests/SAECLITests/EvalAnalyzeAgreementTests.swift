@@ -64,4 +64,27 @@ final class EvalAnalyzeAgreementTests: XCTestCase {
         let ev = String(format: "%.4g", try number(metrics, "explained_variance"))
         XCTAssertTrue(html.contains("<td class=\"l\">Explained variance</td><td>\(ev)</td>"), "report shows EV \(ev)")
     }
+
+    /// `sae train` records the positions it skipped in cfg.json, and metrics.json and
+    /// `sae eval` follow it: BOS by default, nothing with --keep-bos.
+    func testTrainRecordsTheRuleAndEvaluationFollowsIt() throws {
+        for keepBOS in [false, true] {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("saekit-rule-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: out) }
+            let t = try run(["train", "--train-tokens", "4096", "--batch", "1024", "--d-sae", "64", "--eval-contexts", "2",
+                             "--no-analysis", "--threads", "2", "--out", out.path] + (keepBOS ? ["--keep-bos"] : []))
+            XCTAssertEqual(t.status, 0, t.err)
+            let rule = keepBOS ? "none" : "bos", counted = keepBOS ? 128 : 127
+            let cfg = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("sae/cfg.json"))) as? [String: Any])
+            XCTAssertEqual((cfg["metadata"] as? [String: Any])?["excluded_positions"] as? String, rule, "cfg.json metadata")
+            let metrics = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("metrics.json"))) as? [String: Any])
+            XCTAssertEqual(metrics["excluded_positions"] as? String, rule, "metrics.json")
+            XCTAssertEqual(metrics["tokens"] as? Int, 2 * counted)
+            let e = try run(["eval", "--sae", out.appendingPathComponent("sae").path, "--contexts", "2", "--threads", "2"])
+            XCTAssertEqual(e.status, 0, e.err)
+            let m = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(e.out.utf8)) as? [String: Any])
+            XCTAssertEqual(m["excluded_positions"] as? String, rule, "sae eval")
+            XCTAssertEqual(m["tokens"] as? Int, 2 * counted)
+        }
+    }
 }
