@@ -17,8 +17,10 @@ final class AnalysisPositionsTests: XCTestCase {
         XCTAssertEqual(p.mse.count, 64)
         XCTAssertEqual(p.lossRecovered.count, 63)
 
-        // Losses against ModelLoss (a different code path: blocked unembedding, KL pass).
-        let ml = try ModelLoss.evaluate(model: model, sequences: seqs, hook: AnalysisFixture.hookPost, batchSize: 6) {
+        // Losses against ModelLoss (a different code path: blocked unembedding, KL pass), with
+        // the same rule: BOS (position 0) not spliced.
+        let ml = try ModelLoss.evaluate(model: model, sequences: seqs, hook: AnalysisFixture.hookPost, batchSize: 6,
+                                        excluded: .bos) {
             sae.reconstruct($0).reconstruction
         }
         for pos in [0, 1, 31, 62] {
@@ -27,6 +29,7 @@ final class AnalysisPositionsTests: XCTestCase {
             AnalysisCheck.close(p.splicedLoss[pos], column(ml.splicedLossPerToken), atol: 1e-4, "spliced \(pos)")
             AnalysisCheck.close(p.zeroAblationLoss[pos], column(ml.zeroAblationLossPerToken), atol: 1e-4, "zero \(pos)")
         }
+        XCTAssertEqual(p.splicedLoss[0], p.cleanLoss[0], "not spliced at BOS: the prediction made there is the clean one")
         // MSE, explained variance and L0 at a position, directly.
         let x = try model.run(TokenBatch(seqs), capture: [AnalysisFixture.hookPost]).activations[AnalysisFixture.hookPost]!
         let (codes, xHat) = sae.reconstruct(x)
@@ -64,7 +67,7 @@ final class AnalysisPositionsTests: XCTestCase {
         XCTAssertEqual(none.removed, [])
         XCTAssertEqual(none.pruned, none.baseline)
         XCTAssertEqual(none.baseline.tokens, 8 * 47)
-        XCTAssertEqual(none.baseline.predictedTokens, 8 * 47)
+        XCTAssertEqual(none.baseline.predictedTokens, 8 * 46, "the prediction made at BOS is left out")
         XCTAssertGreaterThan(none.baseline.lossRecovered, 0.5)
 
         // Removing the most frequent features lowers L0 and raises MSE.

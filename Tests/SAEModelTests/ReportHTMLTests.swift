@@ -44,6 +44,31 @@ final class ReportHTMLTests: XCTestCase {
         XCTAssertTrue(html.contains("hook &lt;x&gt;"))
     }
 
+    /// The reduced report (no optional parts, a skipped measurement) in headless Chromium:
+    /// no console message, its sections laid out, every plot painted (skipped without
+    /// chromium, a failure under CI=true; see `ReportScreenshotTests` for the full report).
+    func testReportWithoutOptionalPartsInTheBrowser() throws {
+        let browser = try HeadlessBrowser.find()
+        var r = AnalysisFixture.fullRun
+        r.nullSpace = nil; r.crossRun = nil; r.densityOverTraining = nil; r.pruning = nil; r.promptView = nil
+        r.features = []
+        r.skipped = ["nullSpace": "hook <x> is not mlp.hook_post"]
+        let dir = ScratchDirectory("saekit-report-reduced")
+        defer { dir.remove() }
+        let html = ReportWriter.html(r)
+        guard let end = html.range(of: "</body>", options: .backwards) else { return XCTFail("no </body>") }
+        let page = dir.file("report.html")
+        try (html[..<end.lowerBound] + ReportLayoutProbe.script + html[end.lowerBound...]).write(to: page, atomically: true, encoding: .utf8)
+        let run = try browser.run(page, ["--dump-dom", "--virtual-time-budget=5000", "--window-size=1200,1000"], profile: dir.file("profile"))
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(run.console, [], "console messages")
+        let layout = try ReportLayoutProbe.layout(fromDOM: String(decoding: run.stdout, as: UTF8.self))
+        XCTAssertEqual(layout.sections.compactMap(\.id), ReportWriter.sectionIDs(r))
+        XCTAssertTrue(layout.sections.allSatisfy { $0.height > 20 }, "every section has a height")
+        XCTAssertEqual(layout.svgs.count, html.components(separatedBy: "<svg ").count - 1)
+        for p in layout.svgs { XCTAssertGreaterThanOrEqual(p.drawn ?? 0, 4, "a plot in \(p.section ?? "?") is not drawn") }
+    }
+
     func testSVGHelpersOnEdgeCases() {
         // Empty and degenerate inputs still give valid SVG.
         let empty = ScatterPlot(title: "t", xLabel: "x", yLabel: "y", groups: [.init(label: "g", color: "#000", points: [])]).render()

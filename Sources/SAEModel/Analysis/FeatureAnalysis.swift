@@ -38,11 +38,12 @@ public enum FeatureAnalysis {
             throw AnalysisError.invalidArgument("contexts of \(contexts.length) tokens exceed the model's n_ctx \(model.config.nCtx)")
         }
         var skipped: [String: String] = [:]
+        let excludeFirst = o.excludeFirstPosition ?? (ExcludedPositions.rule(for: sae, contexts: contexts) == .bos)
 
         // The main pass.
         progress?("feature statistics over \(range.count) contexts of \(contexts.length) tokens")
         var config = FeatureStatisticsCollector.Configuration()
-        config.excludeFirstPosition = o.excludeFirstPosition
+        config.excludeFirstPosition = excludeFirst
         config.topActivations = max(o.topContexts, o.downstreamContexts, 1)
         config.samples = max(1, o.activationSamples)
         config.histogramBins = o.activationHistogramBins
@@ -62,7 +63,7 @@ public enum FeatureAnalysis {
         if cluster.largestCoFiringFraction == nil {
             progress?("co-firing of the ultra-low cluster")
             let c = try UltraLowClusterGeometry.coFiring(sae: sae, model: model, contexts: contexts, range: range,
-                                                         features: cluster.features, excludeFirstPosition: o.excludeFirstPosition,
+                                                         features: cluster.features, excludeFirstPosition: excludeFirst,
                                                          batchSize: o.batchSize, hook: hook, threads: o.threads)
             cluster.largestCoFiringFraction = c.fraction
             cluster.coFiringToken = c.token
@@ -94,7 +95,7 @@ public enum FeatureAnalysis {
             let n = min(long.count, o.positionContexts)
             if n > 0 {
                 positions = try PositionQuality.measure(sae: sae, model: model, contexts: long, range: 0..<n,
-                                                        batchSize: o.batchSize, excludeFirstPosition: o.excludeFirstPosition,
+                                                        batchSize: o.batchSize, excludeFirstPosition: excludeFirst,
                                                         hook: hook, threads: o.threads)
             }
         }
@@ -111,7 +112,7 @@ public enum FeatureAnalysis {
                 progress?("pruning the high-frequency features")
                 pruning = try HighFrequencyPruning.measure(
                     sae: sae, model: model, densities: densities, threshold: threshold, contexts: contexts, range: range,
-                    batchSize: o.batchSize, excludeFirstPosition: o.excludeFirstPosition, baseline: stats.quality,
+                    batchSize: o.batchSize, excludeFirstPosition: excludeFirst, baseline: stats.quality,
                     hook: hook, threads: o.threads)
             } else {
                 pruning = PruningResult(threshold: threshold, removed: [], baseline: stats.quality, pruned: stats.quality)
@@ -134,7 +135,7 @@ public enum FeatureAnalysis {
         var correlation = stats.neuronCorrelation
         if !correlateAll && o.cardFeatures == nil && !cards.isEmpty {
             var c2 = FeatureStatisticsCollector.Configuration()
-            c2.excludeFirstPosition = o.excludeFirstPosition
+            c2.excludeFirstPosition = excludeFirst
             c2.measureLoss = false
             c2.correlationFeatures = cards
             c2.topActivations = 1; c2.samples = 1; c2.histogramBins = 2
@@ -176,7 +177,7 @@ public enum FeatureAnalysis {
         let subject = AnalysisSubject(
             hook: hook, architecture: sae.architecture.rawValue, dIn: sae.dIn, dSae: sae.dSae, k: sae.k,
             saeContextSize: sae.metadata.contextSize, modelName: sae.metadata.modelName, contexts: stats.contexts,
-            contextLength: contexts.length, tokens: stats.tokens, excludedFirstPosition: o.excludeFirstPosition)
+            contextLength: contexts.length, tokens: stats.tokens, excludedFirstPosition: excludeFirst)
         let summary = AnalysisSummary(quality: stats.quality, dead: density.dead, ultraLow: density.ultraLow,
                                       highFrequency: density.highFrequency, ultraLowThreshold: o.ultraLowThreshold,
                                       highFrequencyThreshold: o.highFrequencyThreshold)

@@ -19,8 +19,10 @@ public struct FeatureAnalysisOptions: Sendable {
     public var bosToken: Int32? = nil
     /// Contexts per forward pass.
     public var batchSize: Int = 16
-    /// Leave position 0 out of the feature statistics (its activations are outliers).
-    public var excludeFirstPosition: Bool = true
+    /// Leave position 0 out of the feature statistics and the quality figures, and do not
+    /// splice the SAE there; nil: the SAE's rule (`ExcludedPositions.rule(for:contexts:)`:
+    /// BOS is left out when training skipped it), the same rule `SAEEvaluation` follows.
+    public var excludeFirstPosition: Bool? = nil
 
     // MARK: Groups and histograms
     public var ultraLowThreshold: Double = FeatureDensity.defaultUltraLowThreshold

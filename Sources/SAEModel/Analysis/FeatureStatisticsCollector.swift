@@ -101,7 +101,8 @@ public final class FeatureStatisticsCollector {
         precondition(labels == nil || labels!.count == tokens.batch, "FeatureStatisticsCollector: one label per context")
         let c = configuration
         let batch = try SplicedBatch.run(sae: sae, model: model, hook: hook, tokens: tokens,
-                                         measureLoss: c.measureLoss, threads: c.threads)
+                                         measureLoss: c.measureLoss, excludeFirstPosition: c.excludeFirstPosition,
+                                         threads: c.threads)
         let seq = tokens.seq
         if self.seq == nil {
             self.seq = seq

@@ -58,7 +58,7 @@ public enum HighFrequencyPruning {
         while start < sequences.count {
             let batch = TokenBatch(Array(sequences[start..<min(sequences.count, start + batchSize)]))
             acc.add(try SplicedBatch.run(sae: sae, model: model, hook: hook, tokens: batch, measureLoss: true,
-                                         removed: removed, threads: threads))
+                                         removed: removed, excludeFirstPosition: excludeFirstPosition, threads: threads))
             start += batchSize
         }
         return acc.quality()

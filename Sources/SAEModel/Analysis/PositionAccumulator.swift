@@ -5,7 +5,8 @@ import SAEKernels
 struct PositionAccumulator: Sendable {
     let seq: Int
     let dIn: Int
-    /// Position 0 is left out of the totals' `l0`, `mse` and explained variance.
+    /// Position 0 is left out of the totals' `l0`, `mse` and explained variance, and the
+    /// prediction made there out of their losses (`ExcludedPositions.bos`).
     let excludeFirstPosition: Bool
     private(set) var contexts = 0
     var squaredError: [Double]
@@ -83,8 +84,10 @@ struct PositionAccumulator: Sendable {
             se += squaredError[p]; sq += squaredX[p]; nz += nonzeros[p]
             for i in 0..<dIn { sums[i] += sumX[p * dIn + i] }
         }
-        let predicted = lossRows * max(0, seq - 1)
-        let total = { (a: [Double]) in predicted > 0 ? a.reduce(0, +) / Double(predicted) : Double.nan }
+        // The predictions made at the counted positions (the last position predicts nothing).
+        let predictedPositions = counted.lowerBound..<max(counted.lowerBound, seq - 1)
+        let predicted = lossRows * predictedPositions.count
+        let total = { (a: [Double]) in predicted > 0 ? predictedPositions.reduce(0.0) { $0 + a[$1] } / Double(predicted) : Double.nan }
         return ReconstructionQuality(
             tokens: n, l0: n > 0 ? Double(nz) / Double(n) : .nan, mse: n > 0 ? se / Double(n * dIn) : .nan,
             explainedVariance: explained(se, sq, sums[...], n), predictedTokens: predicted,

@@ -25,7 +25,8 @@ public enum PositionQuality {
         var start = 0
         while start < sequences.count {
             let batch = TokenBatch(Array(sequences[start..<min(sequences.count, start + batchSize)]))
-            acc.add(try SplicedBatch.run(sae: sae, model: model, hook: hook, tokens: batch, measureLoss: true, threads: threads))
+            acc.add(try SplicedBatch.run(sae: sae, model: model, hook: hook, tokens: batch, measureLoss: true,
+                                         excludeFirstPosition: excludeFirstPosition, threads: threads))
             start += batchSize
         }
         return acc.byPosition(saeContextSize: sae.metadata.contextSize)

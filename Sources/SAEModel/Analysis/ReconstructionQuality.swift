@@ -7,8 +7,10 @@
 /// - `mse = Σ_t ||x_t - x̂_t||² / (tokens * d)`;
 /// - `explainedVariance = 1 - Σ_t ||x_t - x̂_t||² / Σ_t ||x_t - mean(x)||²`.
 ///
-/// Over every predicted token (`predictedTokens`: positions `0...seq-2` of each context, as
-/// `ModelLoss` counts them), with the mean next-token cross-entropy of the clean model
+/// Over every prediction made at a counted position (`predictedTokens`: positions `0...seq-2`
+/// of each context, or `1...seq-2` when position 0 is left out, as `ModelLoss` counts them
+/// with `ExcludedPositions`; the SAE is not spliced at a left-out position), with the mean
+/// next-token cross-entropy of the clean model
 /// `L_clean`, of the model with the hook replaced by `x̂` `L_spliced`, and with the hook
 /// set to zero `L_zero`:
 /// `lossRecovered = (L_zero - L_spliced) / (L_zero - L_clean)`.

@@ -21,8 +21,13 @@ struct SplicedBatch {
     /// Runs `tokens` through `model`, encoding the value at `hook` with `sae`. `removed`
     /// (`dSae` flags, or nil) drops those features' activations before decoding (their
     /// entries are removed from the codes; the other features keep their activations).
+    /// With `excludeFirstPosition` the spliced run keeps the clean value at position 0
+    /// (`ExcludedPositions.bos`: the SAE is not spliced where it was not trained);
+    /// `reconstruction` still holds the SAE's output there. The zero ablation zeroes every
+    /// position.
     static func run(sae: SparseAutoencoder, model: Transformer, hook: String, tokens: TokenBatch,
-                    measureLoss: Bool, removed: [Bool]? = nil, threads: Int) throws -> SplicedBatch {
+                    measureLoss: Bool, removed: [Bool]? = nil, excludeFirstPosition: Bool,
+                    threads: Int) throws -> SplicedBatch {
         let clean = try model.run(tokens, capture: [hook], outputs: measureLoss ? .lossPerToken : [], threads: threads)
         guard let x = clean.activations[hook] else {
             throw AnalysisError.invalidArgument("the run did not capture '\(hook)'")
@@ -36,7 +41,9 @@ struct SplicedBatch {
         var result = SplicedBatch(tokens: tokens, x: x, codes: codes, reconstruction: xHat)
         if measureLoss {
             result.cleanLoss = clean.lossPerToken
-            result.splicedLoss = try model.run(tokens, interventions: [hook: { m in m = xHat }],
+            var spliced = xHat
+            if excludeFirstPosition { ExcludedPositions.bos.restoreExcludedRows(of: &spliced, from: x, seq: tokens.seq) }
+            result.splicedLoss = try model.run(tokens, interventions: [hook: { [spliced] m in m = spliced }],
                                                outputs: .lossPerToken, threads: threads).lossPerToken
             result.zeroLoss = try model.run(tokens, interventions: [hook: { m in
                 m.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }

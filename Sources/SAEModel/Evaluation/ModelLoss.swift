@@ -6,19 +6,24 @@ public enum ModelLoss {
     /// Evaluates `model` on contexts `range` (all by default) of `contexts`.
     ///
     /// Two passes, batched `batchSize` contexts at a time:
-    /// 1. the mean of the hook over every evaluated token (all positions, BOS included),
-    ///    accumulated in Double, from runs that stop right after the hook;
+    /// 1. the mean of the hook over every evaluated token (the positions `excluded` leaves
+    ///    out are left out of it), accumulated in Double, from runs that stop right after the hook;
     /// 2. per batch: a clean run and a spliced run (the hook's `[batch * seq, d]` value
     ///    replaced by `reconstruct(value)`, which must keep the shape) — their per-token
     ///    losses and the KL between their next-token distributions come from one blocked
     ///    pass over the vocabulary — then a zero-ablated and a mean-ablated run.
+    ///
+    /// `excluded` (see `ExcludedPositions`): at those positions the spliced run keeps the
+    /// clean value (whatever `reconstruct` returns there), and the losses and KL of the
+    /// predictions made there are left out of the means (the per-token grids keep them).
+    /// The ablations replace every position.
     ///
     /// `progress(done, total)` is called after every batch of both passes
     /// (`total = 2 * contexts`). Throws for a bad hook (or `attn.hook_pattern`), bad tokens,
     /// or what `reconstruct` throws.
     public static func evaluate(
         model: Transformer, contexts: TokenContexts, range: Range<Int>? = nil, hook: String,
-        batchSize: Int = 32, threads: Int = Parallel.defaultThreads,
+        batchSize: Int = 32, excluded: ExcludedPositions = .none, threads: Int = Parallel.defaultThreads,
         progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
         reconstruct: (Matrix) throws -> Matrix
     ) throws -> ModelLossResult {
@@ -27,13 +32,14 @@ public enum ModelLoss {
             throw TransformerError.invalidRequest(reason: "context range \(r) outside 0..<\(contexts.count)")
         }
         return try evaluate(model: model, count: r.count, length: contexts.length, fetch: { try contexts.context(r.lowerBound + $0) },
-                            hook: hook, batchSize: batchSize, threads: threads, progress: progress, reconstruct: reconstruct)
+                            hook: hook, batchSize: batchSize, excluded: excluded, threads: threads, progress: progress,
+                            reconstruct: reconstruct)
     }
 
     /// The same over explicit token sequences (all of one length).
     public static func evaluate(
         model: Transformer, sequences: [[Int32]], hook: String,
-        batchSize: Int = 32, threads: Int = Parallel.defaultThreads,
+        batchSize: Int = 32, excluded: ExcludedPositions = .none, threads: Int = Parallel.defaultThreads,
         progress: ((_ done: Int, _ total: Int) -> Void)? = nil,
         reconstruct: (Matrix) throws -> Matrix
     ) throws -> ModelLossResult {
@@ -42,19 +48,22 @@ public enum ModelLoss {
             throw TransformerError.invalidTokens(reason: "sequences of different lengths")
         }
         return try evaluate(model: model, count: sequences.count, length: length, fetch: { sequences[$0] },
-                            hook: hook, batchSize: batchSize, threads: threads, progress: progress, reconstruct: reconstruct)
+                            hook: hook, batchSize: batchSize, excluded: excluded, threads: threads, progress: progress,
+                            reconstruct: reconstruct)
     }
 
     private static func evaluate(
         model: Transformer, count: Int, length: Int, fetch: (Int) throws -> [Int32], hook name: String,
-        batchSize: Int, threads: Int, progress: ((Int, Int) -> Void)?, reconstruct: (Matrix) throws -> Matrix
+        batchSize: Int, excluded: ExcludedPositions, threads: Int, progress: ((Int, Int) -> Void)?, reconstruct: (Matrix) throws -> Matrix
     ) throws -> ModelLossResult {
         let hook = try model.hook(name)
         guard let width = model.width(of: hook) else {
             throw TransformerError.invalidRequest(reason: "cannot splice '\(name)': it is not a [token, width] activation")
         }
-        guard count > 0, length >= 2 else {
-            throw TransformerError.invalidRequest(reason: "need at least one context of 2 or more tokens (got \(count) of \(length))")
+        let first = excluded.firstCounted
+        guard count > 0, length >= 2 + first else {
+            throw TransformerError.invalidRequest(reason: "need at least one context of \(2 + first) or more tokens"
+                + (first > 0 ? " (position 0, BOS, is left out)" : "") + " (got \(count) of \(length))")
         }
         guard batchSize > 0 else { throw TransformerError.invalidRequest(reason: "batch size \(batchSize) must be positive") }
         let final = HookPoint(.lnFinalNormalized)
@@ -79,14 +88,14 @@ public enum ModelLoss {
         try batches { start, tokens, ws in
             var value: Matrix? = try model.forward(tokens, plan: meanPlan, workspace: ws, threads: threads).stoppedValue
             value!.withUnsafeBufferPointer { p in
-                for r in 0..<value!.rows {
+                for r in 0..<value!.rows where r % length >= first {
                     for j in 0..<width { sums[j] += Double(p[r * width + j]) }
                 }
             }
             value = nil
             progress?(start + tokens.batch, 2 * count)
         }
-        let mean = sums.map { Float($0 / Double(count * length)) }
+        let mean = sums.map { Float($0 / Double(count * (length - first))) }
 
         // Pass 2: clean, spliced, zero- and mean-ablated.
         let predicted = length - 1
@@ -108,7 +117,16 @@ public enum ModelLoss {
             }
         }
         try withoutActuallyEscaping(reconstruct) { reconstruct in
-        splicePlan.interventions[hook] = { m in m = try reconstruct(m) }
+        splicePlan.interventions[hook] = { m in
+            var spliced = try reconstruct(m)
+            if excluded != .none {
+                guard spliced.rows == m.rows && spliced.cols == m.cols else {
+                    throw TransformerError.invalidRequest(reason: "the reconstruction of '\(name)' is \(spliced.rows)x\(spliced.cols), not \(m.rows)x\(m.cols)")
+                }
+                excluded.restoreExcludedRows(of: &spliced, from: m, seq: length)
+            }
+            m = spliced
+        }
         defer { splicePlan.interventions = [:] }
         try batches { start, tokens, ws in
             let cleanFinal = try model.forward(tokens, plan: finalPlan, workspace: ws, threads: threads).captured[final]!
@@ -132,12 +150,13 @@ public enum ModelLoss {
 
         let grids = [clean, spliced, zero, meanAblated].map { TokenGrid(rows: count, cols: predicted, values: $0) }
         let klGrid = TokenGrid(rows: count, cols: length, values: kl)
-        let (lc, ls, lz, lm) = (grids[0].mean, grids[1].mean, grids[2].mean, grids[3].mean)
+        let (lc, ls, lz, lm) = (grids[0].mean(fromColumn: first), grids[1].mean(fromColumn: first),
+                                grids[2].mean(fromColumn: first), grids[3].mean(fromColumn: first))
         return ModelLossResult(
-            hook: name, contexts: count, contextLength: length, tokens: count * predicted,
+            hook: name, contexts: count, contextLength: length, excludedPositions: excluded, tokens: count * (predicted - first),
             cleanLoss: lc, splicedLoss: ls, zeroAblationLoss: lz, meanAblationLoss: lm,
             lossRecovered: (lz - ls) / (lz - lc), lossRecoveredVsMeanAblation: (lm - ls) / (lm - lc),
-            klDivergence: klGrid.mean,
+            klDivergence: klGrid.mean(fromColumn: first),
             cleanLossPerToken: grids[0], splicedLossPerToken: grids[1], zeroAblationLossPerToken: grids[2],
             meanAblationLossPerToken: grids[3], klPerToken: klGrid)
     }

@@ -28,7 +28,7 @@ enum ReportSections {
             ["Tokens counted / predicted", "\(q.tokens) / \(q.predictedTokens)"],
         ]
         return ReportWriter.section("summary", table(["measure", "value"], rows)
-            + note("L0, MSE and explained variance over the counted tokens; losses over every predicted token, loss recovered = (L_zero − L_spliced) / (L_zero − L_clean)."))
+            + note("L0, MSE and explained variance over the counted tokens; losses over the predictions made at counted positions (the SAE is not spliced at a left-out position), loss recovered = (L_zero − L_spliced) / (L_zero − L_clean). The same rule and figures as sae eval."))
     }
 
     static func density(_ r: AnalysisResult) -> String {

@@ -50,7 +50,7 @@ public enum ReportWriter {
         if let k = s.k { info += ", k \(k)" }
         if let m = s.modelName { info += ", model \(m)" }
         info += " · \(s.contexts) contexts of \(s.contextLength) tokens, \(s.tokens) tokens counted"
-        if s.excludedFirstPosition { info += " (position 0 left out)" }
+        if s.excludedFirstPosition { info += " (position 0, BOS, left out and not spliced: training skipped it)" }
         parts.append("<p>\(HTML.escape(info))</p></header>")
         parts.append("<nav>" + sectionIDs(r).map { "<a href=\"#\($0)\">\(HTML.escape(title(of: $0)))</a>" }.joined() + "</nav>")
         parts.append("<main>")

@@ -92,6 +92,8 @@ public enum TrainingRun {
                                                wrapAround: true, threads: o.config.threads)
         var metadata = SAEMetadata(hookName: o.hook, contextSize: o.contextLength, prependBos: true)
         metadata.extra["model"] = o.modelDirectory.lastPathComponent
+        // The positions training skipped, so evaluation and the analyses leave them out too.
+        metadata.extra[ExcludedPositions.metadataKey] = (o.skipBOS ? ExcludedPositions.bos : .none).rawValue
         let trainer = try SAETrainer(config: o.config, source: source, metadata: metadata)
         let fm = FileManager.default
         try fm.createDirectory(at: o.outputDirectory, withIntermediateDirectories: true)
