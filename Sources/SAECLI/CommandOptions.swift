@@ -73,6 +73,8 @@ struct ParsedOptions {
                     guard i < args.count else { throw UsageError(message: "--\(name) needs a value (\(spec.value!))") }
                     v = args[i]
                 }
+                // An empty value (`--out ""`) would mean the current folder or nothing at all.
+                guard !v.isEmpty else { throw UsageError(message: "--\(name) needs a value (\(spec.value!)), got an empty one") }
                 guard p.values[name] == nil else { throw UsageError(message: "--\(name) given twice") }
                 p.values[name] = v
             }

@@ -159,6 +159,7 @@ final class CLITests: XCTestCase {
             (["train", "--threads", "100000000", "--out", out], 2, "--threads"),
             (["train", "--l1", "1e300", "--out", out], 2, "--l1"),
             (["train", "--lr", "1e300", "--out", out], 2, "--lr"),
+            (["train", "--out", ""], 2, "--out needs a value"),
             (["train", "--model", model, "--tokens", oneContext.path, "--out", out, "--no-analysis"], 1, "hold one out"),
             (["activations", "--bos", "5000000000", "--hooks", "blocks.0.hook_resid_pre", "--out", out], 2, "--bos"),
             (["analyze", "--sae", shortSAE.path, "--out", out], 2, "context_size 1"),
