@@ -54,7 +54,7 @@ public enum FeatureAnalysis {
         let collector = try FeatureStatisticsCollector(sae: sae, model: model, hook: hook, configuration: config)
         try collector.add(contexts: contexts, range: range, batchSize: o.batchSize)
         let stats = collector.finish()
-        guard stats.tokens > 0 else { throw noPositions(contexts: contexts, excludeFirstPosition: o.excludeFirstPosition) }
+        guard stats.tokens > 0 else { throw noPositions(contexts: contexts, excludeFirstPosition: excludeFirst) }
 
         let density = FeatureDensity.compute(stats, ultraLowThreshold: o.ultraLowThreshold,
                                              highFrequencyThreshold: o.highFrequencyThreshold, binWidth: o.densityBinWidth)
