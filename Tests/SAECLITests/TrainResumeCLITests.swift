@@ -8,8 +8,8 @@ import XCTest
 /// weights (and frequency snapshots, metrics, and log but for its timing) of a run that was
 /// never interrupted; a kill during a checkpoint write leaves only complete checkpoints.
 extension CLITests {
-    /// A small run: by default 240 steps of 256 tokens, a checkpoint every 30 steps.
-    func resumableTrainArgs(out: URL, tokens: Int = 61440, checkpointEvery: Int = 7680, dSae: Int = 64, lr: String = "0.001",
+    /// A small run: by default 120 steps of 256 tokens, a checkpoint every 40 steps.
+    func resumableTrainArgs(out: URL, tokens: Int = 30720, checkpointEvery: Int = 10240, dSae: Int = 64, lr: String = "0.001",
                             _ extra: [String] = []) -> [String] {
         ["train", "--train-tokens", "\(tokens)", "--batch", "256", "--d-sae", "\(dSae)", "--lr", lr,
          "--checkpoint-every", "\(checkpointEvery)", "--log-every", "4", "--snapshot-every", "5120", "--eval-contexts", "2",
@@ -33,8 +33,8 @@ extension CLITests {
         let s = try run(resumableTrainArgs(out: straight))
         XCTAssertEqual(s.status, 0, s.err)
 
-        // Started again, and killed once a checkpoint exists: at the moment the next one is
-        // being written if that is seen within half a second, else then.
+        // Started again, and killed once a checkpoint exists: while the next one is being
+        // written (its temporary folder seen), or else as soon as that one is complete.
         let p = Process()
         p.executableURL = try binary
         p.arguments = resumableTrainArgs(out: killed)
@@ -42,21 +42,18 @@ extension CLITests {
         p.standardError = FileHandle.nullDevice
         try p.run()
         let checkpoints = killed.appendingPathComponent("checkpoints")
-        var firstCheckpoint: Date? = nil
         var killedMidWrite = false
         let deadline = Date().addingTimeInterval(300)
         while p.isRunning && Date() < deadline {
             let present = names(checkpoints)
-            if present.contains(where: { $0.hasPrefix("step-") }) {
-                let writing = present.contains { $0.hasPrefix(".step-") }
-                if firstCheckpoint == nil { firstCheckpoint = Date() }
-                if writing || Date().timeIntervalSince(firstCheckpoint!) > 0.5 {
-                    kill(p.processIdentifier, SIGKILL)
-                    killedMidWrite = writing
-                    break
-                }
+            let complete = present.filter { $0.hasPrefix("step-") }.count
+            let writing = present.contains { $0.hasPrefix(".step-") }
+            if complete >= 2 || (complete == 1 && writing) {
+                kill(p.processIdentifier, SIGKILL)
+                killedMidWrite = writing
+                break
             }
-            usleep(500)
+            usleep(200)
         }
         p.waitUntilExit()
         XCTAssertEqual(p.terminationReason, .uncaughtSignal, "the run ended before it could be killed: make it longer")
@@ -64,6 +61,7 @@ extension CLITests {
         XCTAssertFalse(FileManager.default.fileExists(atPath: killed.appendingPathComponent("sae").path), "the killed run got to the end")
         let left = names(checkpoints)
         print("killed \(killedMidWrite ? "during a checkpoint write" : "between checkpoints"); checkpoints: \(left)")
+        XCTAssertFalse(left.filter { $0.hasPrefix("step-") }.isEmpty, "no checkpoint to resume from: \(left)")
         // Only complete checkpoints under their final names.
         for name in left where !name.hasPrefix(".") {
             XCTAssertEqual(names(checkpoints.appendingPathComponent(name)), ["state.json", "state.safetensors"], name)
@@ -81,7 +79,7 @@ extension CLITests {
         XCTAssertEqual(r.out, s.out, "the metrics printed differ")
         // The log: every step once, in order, the same values but the timing.
         let straightLog = try logRecords(straight), resumedLog = try logRecords(killed)
-        XCTAssertEqual(straightLog.count, 60)
+        XCTAssertEqual(straightLog.count, 30)
         XCTAssertEqual(resumedLog.map { $0["step"] as? Int }, straightLog.map { $0["step"] as? Int })
         XCTAssertEqual(resumedLog, straightLog)
         XCTAssertFalse(FileManager.default.fileExists(atPath: killed.appendingPathComponent("training_log.jsonl.partial").path))
