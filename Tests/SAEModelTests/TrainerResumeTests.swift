@@ -47,25 +47,31 @@ final class TrainerResumeTests: XCTestCase {
         XCTAssertEqual(resumed.snapshots.map(\.frequencies), straight.snapshots.map(\.frequencies))
     }
 
+    /// Resampling checks every 160 tokens (5 steps); latents 0-2 are dead from the start and
+    /// latents 3-5 killed after step 10, so the checks at steps 5 (before the checkpoint at step 7)
+    /// and 15 (after it) both resample, the second with the generator state the first left.
     func testAnthropicResamplingAfterTheCheckpointResumes() throws {
         var c = smallConfig(.standard)
-        c.resampling = .anthropic(everyTokens: 320, sampleRows: 64)
+        c.resampling = .anthropic(everyTokens: 160, sampleRows: 64)
         c.normalizeInput = true
-        // Three latents that never fire, so that the checks resample them.
-        func killThree(_ t: SAETrainer<ArrayActivationSource>) { for j in 0..<3 { t.parameters.bEnc[j] = -1e6 } }
-        var straightLog: [TrainingLogRecord] = []
+        func kill(_ t: SAETrainer<ArrayActivationSource>, _ latents: Range<Int>) { for j in latents { t.parameters.bEnc[j] = -1e6 } }
+        /// Trains to the end, killing latents 3-5 after step 10; returns the log records.
+        func finish(_ t: SAETrainer<ArrayActivationSource>) throws -> [TrainingLogRecord] {
+            var log: [TrainingLogRecord] = []
+            while t.step < 10 { if let r = try t.trainStep() { log.append(r) } }
+            kill(t, 3..<6)
+            try t.train { log.append($0) }
+            return log
+        }
         let straight = try SAETrainer(config: c, source: arraySource())
-        killThree(straight)
-        try straight.train { straightLog.append($0) }
-        // Resampling checks at 320 and 640 tokens, steps 10 and 20: both after the checkpoint at step 7,
-        // and at least one resamples some latents (else the test would not cover it).
-        let resamples = straightLog.filter { ($0.resampled ?? 0) > 0 }
-        XCTAssertFalse(resamples.isEmpty, "no latent resampled: \(straightLog.map { $0.resampled ?? -1 })")
-        XCTAssertTrue(resamples.allSatisfy { $0.step > 7 })
-        let (_, resumed) = try stopAndResume(c, steps: 7, source: arraySource, prepare: killThree)
-        var resumedLog: [TrainingLogRecord] = []
-        try resumed.train { resumedLog.append($0) }
+        kill(straight, 0..<3)
+        let straightLog = try finish(straight)
+        let resamples = straightLog.filter { ($0.resampled ?? 0) > 0 }.map(\.step)
+        XCTAssertTrue(resamples.contains(5) && resamples.contains(15), "resampled at steps \(resamples), not before and after step 7")
+        let (_, resumed) = try stopAndResume(c, steps: 7, source: arraySource, prepare: { kill($0, 0..<3) })
+        let resumedLog = try finish(resumed)
         XCTAssertEqual(resumed.parameters, straight.parameters, "resumed run with Anthropic resampling diverged")
+        XCTAssertEqual(resumedLog.map(\.step), straightLog.filter { $0.step > 7 }.map(\.step))
         XCTAssertEqual(resumedLog.map(\.resampled), straightLog.filter { $0.step > 7 }.map(\.resampled))
         XCTAssertEqual(resumedLog.map(\.loss), straightLog.filter { $0.step > 7 }.map(\.loss))
     }
