@@ -41,6 +41,7 @@ enum TrainCommand {
             OptionSpec(name: "log-every", value: "STEPS", defaultValue: "10", help: "steps between training-log lines"),
             OptionSpec(name: "snapshot-every", value: "N", defaultValue: "a tenth of the run", help: "tokens between per-feature frequency snapshots"),
             OptionSpec(name: "checkpoint-every", value: "N", defaultValue: "never", help: "tokens between checkpoints (in OUT/checkpoints)"),
+            OptionSpec(name: "resume", value: nil, defaultValue: nil, help: "continue from the newest checkpoint in OUT/checkpoints made with the same options: the same weights as an uninterrupted run (never automatic: without it a run starts from scratch)"),
             OptionSpec(name: "eval-contexts", value: "N", defaultValue: "64", help: "contexts for the final evaluation"),
             OptionSpec(name: "no-analysis", value: nil, defaultValue: nil, help: "skip the analyses and the report"),
             OptionSpec(name: "out", value: "DIR", defaultValue: "./sae-output", help: "output folder"),
@@ -100,6 +101,7 @@ enum TrainCommand {
         o.contextLength = try p.int("context", min: 2) ?? min(128, model.nCtx)
         o.skipBOS = !p.flag("keep-bos")
         o.evalContexts = try p.int("eval-contexts", min: 1) ?? 64
+        o.resume = p.flag("resume")
 
         let progress = Progress()
         progress.phase("training a \(c.architecture.rawValue) SAE (d_in \(dIn), d_sae \(c.dSae)\(c.architecture == .standard ? ", l1 \(c.l1Coefficient)" : ", k \(c.k)")) on \(hook), \(Progress.count(c.trainTokens)) tokens, \(c.threads) threads")

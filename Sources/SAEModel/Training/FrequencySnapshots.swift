@@ -52,14 +52,21 @@ public final class TrainingLogWriter {
     let partial: URL
     let handle: FileHandle
 
-    public init(url: URL) throws {
+    public convenience init(url: URL) throws { try self.init(url: url, startingWith: []) }
+
+    /// A log whose partial file starts with `lines` (a resumed run's log up to its
+    /// checkpoint; written atomically over any partial file there), then appended to.
+    public init(url: URL, startingWith lines: [String]) throws {
         self.url = url
         partial = url.appendingPathExtension("partial")
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
-            throw TrainingError.invalidConfig("cannot create the training log at \(partial.path)")
+        do {
+            try AtomicFile.write(to: partial) { out in for line in lines { try out.append(Array((line + "\n").utf8)) } }
+            handle = try FileHandle(forWritingTo: partial)
+            try handle.seekToEnd()
+        } catch {
+            throw TrainingError.invalidConfig("cannot create the training log at \(partial.path): \(error)")
         }
-        handle = try FileHandle(forWritingTo: partial)
     }
 
     public func append(_ line: String) {

@@ -146,22 +146,40 @@ public final class ModelActivationSource: ResumableActivationSource {
     // MARK: - Checkpoints
 
     /// `context`: the context of the next row; `position`: that row's position in it;
-    /// `contextsRun`: contexts fully or partly handed out before it.
+    /// `contextsRun`: contexts fully or partly handed out before it. Also the stream's shape
+    /// (`hook`, `contexts`, `contextLength`, `skipBOS`, `contextLimit`), which `restore`
+    /// requires to match: a position in another stream means nothing.
     public func checkpointState() -> [String: String] {
+        var state = Dictionary(uniqueKeysWithValues: streamShape)
         if cursorContext < currentContexts {
-            return ["context": String(currentIndices[cursorContext]), "position": String(cursorPosition),
-                    "contextsRun": String(contextsRun - currentContexts + cursorContext)]
+            state["context"] = String(currentIndices[cursorContext])
+            state["position"] = String(cursorPosition)
+            state["contextsRun"] = String(contextsRun - currentContexts + cursorContext)
+        } else {
+            state["context"] = String(nextContext)
+            state["position"] = String(pendingPosition ?? (skipBOS ? 1 : 0))
+            state["contextsRun"] = String(contextsRun)
         }
-        return ["context": String(nextContext), "position": String(pendingPosition ?? (skipBOS ? 1 : 0)),
-                "contextsRun": String(contextsRun)]
+        return state
+    }
+
+    /// What identifies the row stream a position refers to.
+    private var streamShape: [(String, String)] {
+        [("hook", hookName), ("contextLength", String(contexts.length)), ("contexts", String(contexts.count)),
+         ("skipBOS", String(skipBOS)), ("contextLimit", contextLimit.map(String.init) ?? "none")]
     }
 
     /// Resumes at the row `checkpointState()` described; the next `fill` reruns that row's
     /// batch from its context on.
     public func restore(checkpointState state: [String: String]) throws {
+        for (key, value) in streamShape where state[key] != value {
+            throw TransformerError.invalidRequest(
+                reason: "ModelActivationSource checkpoint state is for another stream: \(key) \(state[key] ?? "missing"), this source's \(value)")
+        }
         guard let context = state["context"].flatMap(Int.init), let position = state["position"].flatMap(Int.init),
               let run = state["contextsRun"].flatMap(Int.init),
-              context >= 0, context <= contexts.count, position >= 0, position < contexts.length, run >= 0 else {
+              context >= 0, context <= contexts.count, position >= (skipBOS ? 1 : 0), position < contexts.length, run >= 0,
+              run <= (contextLimit ?? Int.max) else {
             throw TransformerError.invalidRequest(reason: "bad ModelActivationSource checkpoint state \(state)")
         }
         current = Matrix(rows: 0, cols: 0)

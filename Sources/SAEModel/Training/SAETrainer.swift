@@ -171,17 +171,21 @@ public final class SAETrainer<Source: ActivationSource> {
         default: break
         }
         if crossed(config.frequencySnapshotTokens) { snapshots.append((tokensSeen, frequencies.takeSnapshot())) }
-        if crossed(config.checkpointTokens), let dir = config.checkpointDirectory {
-            try saveCheckpoint(to: URL(fileURLWithPath: dir).appendingPathComponent("step-\(step)"))
+        // The checkpoint goes after the log record is made, and holds it (a resumed run's log lacks no step).
+        let checkpoint = crossed(config.checkpointTokens) ? config.checkpointDirectory.map {
+            URL(fileURLWithPath: $0).appendingPathComponent(CheckpointDirectory.name(step: step))
+        } : nil
+        guard step % max(1, config.logEverySteps) == 0 || step == totalSteps || resampled != nil else {
+            if let checkpoint { try saveCheckpoint(to: checkpoint, logRecord: nil) }
+            return nil
         }
-        guard step % max(1, config.logEverySteps) == 0 || step == totalSteps || resampled != nil else { return nil }
         let now = DispatchTime.now().uptimeNanoseconds
         let seconds = Double(now - lastLogTime) / 1e9
         let rate = seconds > 0 ? Double(tokensSeen - lastLogTokens) / seconds : 0
         lastLogTime = now; lastLogTokens = tokensSeen
         let w = frequencies.currentSummary
         let total = outcome.statistics.totalSumOfSquares
-        return TrainingLogRecord(
+        let record = TrainingLogRecord(
             step: step, tokens: tokensSeen, learningRate: schedules.learningRate(step: step - 1),
             l1Coefficient: Double(options.l1Coefficient), loss: outcome.loss,
             mse: outcome.statistics.meanSquaredError,
@@ -189,6 +193,8 @@ public final class SAETrainer<Source: ActivationSource> {
             explainedVariance: outcome.statistics.explainedVariance, l0: outcome.l0, l1: outcome.l1,
             auxLoss: outcome.auxLoss, deadFraction: w.dead, below1e5Fraction: w.below1e5, below1e4Fraction: w.below1e4,
             frequencyWindowTokens: w.tokens, tokensPerSecond: rate, densePath: outcome.path == .dense, resampled: resampled)
+        if let checkpoint { try saveCheckpoint(to: checkpoint, logRecord: record) }
+        return record
     }
 
     /// This step's Adam constants (scheduled learning rate, 1-based step number).

@@ -9,7 +9,8 @@ import SAEKernels
 /// - `sae/` — `cfg.json` + `sae_weights.safetensors` (SAELens layout);
 /// - `training_log.jsonl` — one `TrainingLogRecord` per line;
 /// - `feature_frequencies.safetensors` — `FrequencySnapshots`;
-/// - `metrics.json` — `SAEMetrics` on held-out contexts.
+/// - `metrics.json` — `SAEMetrics` on held-out contexts;
+/// - `checkpoints/step-<N>/` — with `checkpointTokens`; `resume` continues from the newest.
 public enum TrainingRun {
     public struct Options {
         public var modelDirectory: URL
@@ -28,6 +29,10 @@ public enum TrainingRun {
         public var config: TrainingConfig
         public var outputDirectory: URL
         public var evalContexts: Int = 64
+        /// Continue from the newest checkpoint in `checkpointDirectory(_:)` written for this
+        /// config, hook and context (the weights come out bitwise as without the interruption);
+        /// throws when there is none. False: start from scratch.
+        public var resume: Bool = false
 
         public init(modelDirectory: URL, tokens: URL, config: TrainingConfig, outputDirectory: URL) {
             self.modelDirectory = modelDirectory
@@ -94,11 +99,10 @@ public enum TrainingRun {
         metadata.extra["model"] = o.modelDirectory.lastPathComponent
         // The positions training skipped, so evaluation and the analyses leave them out too.
         metadata.extra[ExcludedPositions.metadataKey] = (o.skipBOS ? ExcludedPositions.bos : .none).rawValue
-        let trainer = try SAETrainer(config: o.config, source: source, metadata: metadata)
         let fm = FileManager.default
         try fm.createDirectory(at: o.outputDirectory, withIntermediateDirectories: true)
         let logURL = o.outputDirectory.appendingPathComponent("training_log.jsonl")
-        let log = try TrainingLogWriter(url: logURL)
+        let (trainer, log) = try startTraining(o, source: source, metadata: metadata, logURL: logURL, onPhase: onPhase)
         onPhase("training")
         let last = try trainer.train { record in
             log.append(record.jsonLine())
@@ -124,9 +128,6 @@ public enum TrainingRun {
 /// Writes bytes to a temporary file beside `url`, then renames it into place.
 public enum AtomicWrite {
     public static func write(_ data: Data, to url: URL) throws {
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        try data.write(to: tmp)
-        if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: tmp) }
-        else { try FileManager.default.moveItem(at: tmp, to: url) }
+        try AtomicFile.write(to: url) { try $0.append(Array(data)) }
     }
 }
