@@ -6,7 +6,9 @@ import SAEKernels
 /// Each step: a batch from the shuffled buffer, the forward and backward pass of
 /// `TrainingStep` (sparse once the codes are sparse), the decoder-gradient projection, optional
 /// gradient clipping, Adam with the scheduled learning rate, decoder rows renormalised to unit
-/// norm, the optional encoder orthogonality constraint; then firing statistics, resampling,
+/// norm (the projection and renormalisation only under `.unitNorm`; the default standard SAE,
+/// `.l1Weighted`, leaves its decoder rows free and weights the L1 by their norms), the optional
+/// encoder orthogonality constraint; then firing statistics, resampling,
 /// frequency snapshots, checkpoints and the log on their own cadences. The same config and
 /// seed give bitwise the same weights for any thread count.
 ///
@@ -55,8 +57,10 @@ public final class SAETrainer<Source: ActivationSource> {
         let totalSteps = config.trainTokens / config.batchSize
         schedules = Schedules(config: config, totalSteps: totalSteps)
         let k = (config.architecture == .topk || config.architecture == .batchtopk) ? config.k : nil
+        // `.l1Weighted`: rows at `decoderInitNorm` (SAELens: 0.1), W_enc = W_dec^T; else unit rows.
+        let initNorm: Float = config.effectiveDecoderNorm == .l1Weighted ? config.decoderInitNorm : 1
         template = initial ?? SparseAutoencoder.random(architecture: config.architecture, dIn: dIn, dSae: config.dSae, k: k,
-                                                       seed: config.seed, metadata: metadata)
+                                                       seed: config.seed, decoderNorm: initNorm, metadata: metadata)
         parameters = TrainingParameters(template)
         frequencies = FeatureFrequencies(dSae: config.dSae, windowTokens: config.frequencyWindowTokens)
         buffer = ActivationBuffer(dIn: dIn, capacity: config.batchSize * config.bufferBatches, seed: config.seed)
@@ -74,6 +78,7 @@ public final class SAETrainer<Source: ActivationSource> {
         var o = TrainingStep.Options(architecture: config.architecture)
         o.k = config.k
         o.l1Coefficient = schedules.l1Coefficient(step: step)
+        o.decoderNorm = config.effectiveDecoderNorm
         o.threads = config.threads
         o.kAux = config.kAux
         o.auxCoefficient = config.auxCoefficient
@@ -190,14 +195,16 @@ public final class SAETrainer<Source: ActivationSource> {
                   epsilon: config.adamEpsilon, step: step + 1)
     }
 
-    /// Decoder projection, clipping, Adam, decoder renormalisation, encoder orthogonality;
+    /// Decoder projection, clipping, Adam, decoder renormalisation (projection and
+    /// renormalisation under `.unitNorm` only), encoder orthogonality;
     /// with `weightsUpdated` (the step's backward already ran Adam on both weight matrices),
     /// only the biases' Adam and the orthogonality constraint are left.
     func applyUpdate(weightsUpdated: Bool = false) {
         let dIn = self.dIn, dSae = parameters.dSae, t = config.threads
         // Without clipping (which needs every projected gradient first), the decoder's
         // projection, step and renormalisation run fused, one pass over its rows.
-        let fusedDecoder = config.gradientClipNorm == nil
+        let unitNorm = config.effectiveDecoderNorm == .unitNorm
+        let fusedDecoder = unitNorm && config.gradientClipNorm == nil
         let lr = schedules.learningRate(step: step)
         func adam(_ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float]) {
             p.withUnsafeMutableBufferPointer { pp in g.withUnsafeBufferPointer { gp in
@@ -209,7 +216,7 @@ public final class SAETrainer<Source: ActivationSource> {
             }}
         }
         let weights = !weightsUpdated
-        if weights && !fusedDecoder {
+        if weights && unitNorm && !fusedDecoder {
             parameters.wDec.withUnsafeBufferPointer { w in grads.wDec.withUnsafeMutableBufferPointer { g in
                 Adam.projectGradientOrthogonal(w.baseAddress!, g.baseAddress!, rows: dSae, d: dIn, threads: t)
             }}
@@ -237,7 +244,7 @@ public final class SAETrainer<Source: ActivationSource> {
             adam(&p.wDec, grads.wDec, &p.moments.mDec, &p.moments.vDec)
         }
         adam(&p.bDec, grads.bDec, &p.moments.mBDec, &p.moments.vBDec)
-        if weights && !fusedDecoder {
+        if weights && unitNorm && !fusedDecoder {
             p.wDec.withUnsafeMutableBufferPointer { w in Adam.normalizeRows(w.baseAddress!, rows: dSae, d: dIn, threads: t) }
         }
         if !orthonormalDirections.isEmpty { Self.orthogonalize(&p.wEncT, dIn: dIn, against: orthonormalDirections) }
@@ -281,11 +288,25 @@ public final class SAETrainer<Source: ActivationSource> {
         }
         let (codes, xHat) = x.withUnsafeBufferPointer { TrainingStep.forward(parameters, x: $0.baseAddress!, rows: rows, options: stepOptions) }
         let l1 = Double(schedules.l1Coefficient(step: step))
+        // The L1 term as training weighs it: by the decoder-row norms under `.l1Weighted`.
+        var rowNorms: [Double]? = nil
+        if config.effectiveDecoderNorm == .l1Weighted {
+            rowNorms = (0..<parameters.dSae).map { j in
+                var s = 0.0
+                for i in 0..<dIn { s += Double(parameters.wDec[j * dIn + i]) * Double(parameters.wDec[j * dIn + i]) }
+                return s.squareRoot()
+            }
+        }
         var losses = [Double](repeating: 0, count: rows)
         for r in 0..<rows {
             var s = 0.0
             for i in 0..<dIn { let d = Double(x[r * dIn + i] - xHat[r * dIn + i]); s += d * d }
-            if config.architecture == .standard { for e in codes.offsets[r]..<codes.offsets[r + 1] { s += l1 * Double(codes.values[e]) } }
+            if config.architecture == .standard {
+                for e in codes.offsets[r]..<codes.offsets[r + 1] {
+                    if let rowNorms { s += l1 * Double(codes.values[e]) * rowNorms[Int(codes.indices[e])] }
+                    else { s += l1 * Double(codes.values[e]) }
+                }
+            }
             losses[r] = s
         }
         Resampler.anthropic(latents, in: &parameters, sample: x, rows: rows, losses: losses, alive: alive, rng: &rng)
