@@ -32,6 +32,7 @@ enum TrainingCases {
         c.threads = threads
         c.learningRate = 1e-5
         c.l1Coefficient = 1
+        c.decoderNorm = .unitNorm  // the step the README's figures time
         c.bDecInit = .zeros
         c.logEverySteps = 1
         var sae = SparseAutoencoder.random(architecture: arch, dIn: dIn, dSae: dSae, k: 32, seed: 1)

@@ -24,7 +24,8 @@ enum TrainCommand {
             OptionSpec(name: "d-sae", value: "N", defaultValue: nil, help: "number of latents (overrides --expansion)"),
             OptionSpec(name: "expansion", value: "X", defaultValue: "4", help: "latents per input dimension"),
             OptionSpec(name: "k", value: "N", defaultValue: "32", help: "active latents per token (topk, batchtopk)"),
-            OptionSpec(name: "l1", value: "C", defaultValue: "5", help: "L1 coefficient (standard); inputs are normalised unless --no-normalize"),
+            OptionSpec(name: "l1", value: "C", defaultValue: "2.5", help: "L1 coefficient (standard): higher = sparser. On the bundled model (normalised inputs, 2M tokens) 2 gives L0 98, 2.5 L0 77, 3 L0 62, 5 L0 35; raise it for a lower L0"),
+            OptionSpec(name: "decoder", value: "l1-weighted|unit-norm", defaultValue: "l1-weighted", help: "standard: L1 weighted by the decoder-row norms, rows free, init norm 0.1 (SAELens v6), or Anthropic's unit-norm decoder rows"),
             OptionSpec(name: "l1-warmup", value: "STEPS", defaultValue: "5% of the steps", help: "L1 warm-up steps (standard)"),
             OptionSpec(name: "lr", value: "R", defaultValue: "0.001", help: "Adam learning rate"),
             OptionSpec(name: "lr-decay", value: "constant|linear|cosine", defaultValue: "linear", help: "decay over the last 20% of the steps"),
@@ -66,7 +67,9 @@ enum TrainCommand {
             c.dSae = max(1, Int((Double(dIn) * expansion).rounded()))
         }
         c.k = try p.int("k", min: 1) ?? 32
-        c.l1Coefficient = Float(try p.double("l1", min: 0, max: 1e6) ?? 5)
+        c.l1Coefficient = Float(try p.double("l1", min: 0, max: 1e6) ?? 2.5)
+        c.decoderNorm = try p.choice("decoder", ["l1-weighted", "unit-norm"]) == "unit-norm" ? .unitNorm : .l1Weighted
+        if p.has("decoder") && c.architecture != .standard { throw UsageError(message: "--decoder is for --arch standard (topk and batchtopk keep unit-norm decoder rows)") }
         c.learningRate = try p.double("lr", min: 0, exclusiveMin: true, max: 1) ?? 1e-3
         c.lrDecay = TrainingConfig.LearningRateDecay(rawValue: try p.choice("lr-decay", ["constant", "linear", "cosine"]) ?? "linear")!
         c.batchSize = try p.int("batch", min: 1) ?? 4096

@@ -36,8 +36,10 @@ final class TrainerContinuationTests: XCTestCase {
         let (x, n) = try inputs()
         for name in ["saelens-standard", "saelens-topk"] {
             let sae = try SparseAutoencoder.load(from: Self.fixture.appendingPathComponent(name))
-            for normalize in [false, true] {
-                let t = try SAETrainer(config: continuingConfig(sae, normalize: normalize),
+            for normalize in [false, true] { for decoderNorm in [TrainingConfig.DecoderNorm.l1Weighted, .unitNorm] {
+                var config = continuingConfig(sae, normalize: normalize)
+                config.decoderNorm = decoderNorm
+                let t = try SAETrainer(config: config,
                                        source: ArrayActivationSource(rows: x, dIn: 512, cycle: true), initial: sae)
                 try t.trainStep()
                 let continued = t.autoencoder()
@@ -46,11 +48,11 @@ final class TrainerContinuationTests: XCTestCase {
                 let probe = Matrix(rows: n, cols: 512, values: x)
                 let before = sae.reconstruct(probe, threads: 1), after = continued.reconstruct(probe, threads: 1)
                 assertArraysClose(after.reconstruction.values, before.reconstruction.values, relative: 1e-4,
-                                  "\(name) normalize \(normalize): reconstruction")
+                                  "\(name) normalize \(normalize) \(decoderNorm): reconstruction")
                 XCTAssertEqual(after.codes.meanEntriesPerRow, before.codes.meanEntriesPerRow, accuracy: 0.05,
                                "\(name) normalize \(normalize): L0")
                 assertArraysClose(continued.bDec, sae.bDec, relative: 1e-4, "\(name): b_dec kept, not re-initialised")
-            }
+            }}
         }
     }
 

@@ -24,8 +24,10 @@ final class TrainerTests: XCTestCase {
     /// large to act takes the unfused path (stored gradients, then the optimizer). Both give
     /// the same weights and moments, bitwise, and the fused path was taken.
     func testFusedWeightUpdateEqualsTheUnfusedOne() throws {
-        for arch in [SAEArchitecture.standard, .topk, .batchtopk] {
+        for (arch, norm) in [(SAEArchitecture.standard, TrainingConfig.DecoderNorm.l1Weighted), (.standard, .unitNorm),
+                             (.topk, .unitNorm), (.batchtopk, .unitNorm)] {
             var c = smallConfig(arch)
+            c.decoderNorm = norm
             c.threads = 2
             c.denseDensity = 1  // sparse after the first step, even for the dense-ish ReLU SAE
             let fused = try trainer(c)
@@ -38,13 +40,14 @@ final class TrainerTests: XCTestCase {
             c.gradientClipNorm = 1e30
             let unfused = try trainer(c); try unfused.train()
             XCTAssertGreaterThan(fusedSteps, 0, "\(arch): no sparse step")
-            XCTAssertEqual(fused.parameters, unfused.parameters, "\(arch): fused and unfused updates differ")
+            XCTAssertEqual(fused.parameters, unfused.parameters, "\(arch) \(norm): fused and unfused updates differ")
         }
     }
 
     func testCheckpointResumesTheSameTrajectory() throws {
-        for arch in [SAEArchitecture.standard, .topk] {
+        for (arch, norm) in [(SAEArchitecture.standard, TrainingConfig.DecoderNorm.l1Weighted), (.standard, .unitNorm), (.topk, .unitNorm)] {
             var c = smallConfig(arch)
+            c.decoderNorm = norm
             c.resampling = .reinit(everyTokens: 160, frequencyBelow: 1e-3)
             c.frequencySnapshotTokens = 96
             c.normalizeInput = true
@@ -58,7 +61,8 @@ final class TrainerTests: XCTestCase {
             let resumed = try SAETrainer.resume(from: dir, source: source)
             XCTAssertEqual(resumed.step, 7)
             try resumed.train()
-            XCTAssertEqual(resumed.parameters, straight.parameters, "\(arch): resumed run diverged")
+            XCTAssertEqual(resumed.config.decoderNorm, norm)
+            XCTAssertEqual(resumed.parameters, straight.parameters, "\(arch) \(norm): resumed run diverged")
             XCTAssertEqual(resumed.snapshots.map(\.tokens), straight.snapshots.map(\.tokens))
             XCTAssertEqual(resumed.snapshots.map(\.frequencies), straight.snapshots.map(\.frequencies))
         }
@@ -80,6 +84,7 @@ final class TrainerTests: XCTestCase {
 
     func testDecoderRowsStayUnitNormAndLossFalls() throws {
         var c = smallConfig(.standard, tokens: 32 * 60)
+        c.decoderNorm = .unitNorm
         c.l1Coefficient = 0.05
         let t = try trainer(c)
         var records: [TrainingLogRecord] = []
@@ -92,6 +97,57 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(records.count, 12)
         XCTAssertLessThan(records.last!.mse, records.first!.mse)
         XCTAssertTrue(records.allSatisfy { $0.jsonLine().hasPrefix("{") && $0.jsonLine().contains("\"explained_variance\"") })
+    }
+
+    /// The L1-weighted standard SAE (the default) starts with decoder rows of norm
+    /// `decoderInitNorm` and `W_enc = W_dec^T`, then leaves the norms free; the loss falls.
+    func testL1WeightedDecoderStartsAtItsInitNormAndMovesFreely() throws {
+        var c = smallConfig(.standard, tokens: 32 * 60)
+        XCTAssertEqual(c.decoderNorm, .l1Weighted, "the standard SAE's default")
+        c.l1Coefficient = 0.05
+        let t = try trainer(c)
+        func norms(_ w: [Float]) -> [Float] {
+            (0..<c.dSae).map { j in (0..<16).reduce(Float(0)) { $0 + w[j * 16 + $1] * w[j * 16 + $1] }.squareRoot() }
+        }
+        for n in norms(t.parameters.wDec) { XCTAssertEqual(n, c.decoderInitNorm, accuracy: 1e-5) }
+        let wEnc = t.parameters.wEncT
+        XCTAssertEqual(wEnc, t.parameters.wDec, "W_enc = W_dec^T at initialisation")
+        var records: [TrainingLogRecord] = []
+        try t.train { records.append($0) }
+        let after = norms(t.parameters.wDec)
+        XCTAssertTrue(after.allSatisfy(\.isFinite))
+        XCTAssertGreaterThan(after.map { abs($0 - c.decoderInitNorm) }.max()!, 0.01, "the decoder norms did not move")
+        XCTAssertLessThan(records.last!.mse, records.first!.mse)
+        // Unit-norm setup on the same data: unit rows at the start.
+        c.decoderNorm = .unitNorm
+        for n in norms(try trainer(c).parameters.wDec) { XCTAssertEqual(n, 1, accuracy: 1e-5) }
+    }
+
+    /// A trained L1-weighted SAE keeps its non-unit decoder rows through save and load (SAELens's
+    /// format stores W_dec as is) and encodes and reconstructs bitwise as before.
+    func testL1WeightedSAESavesAndLoadsItsDecoderAsIs() throws {
+        var c = smallConfig(.standard)
+        c.normalizeInput = true
+        let t = try trainer(c)
+        try t.train()
+        let sae = t.autoencoder()
+        let w = sae.wDec.values
+        let rowNorm = { (j: Int) in (0..<16).reduce(Float(0)) { $0 + w[j * 16 + $1] * w[j * 16 + $1] }.squareRoot() }
+        XCTAssertTrue((0..<c.dSae).contains { abs(rowNorm($0) - 1) > 0.05 }, "rows are unit norm: the test would not show anything")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("saekit-l1w-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try sae.save(to: dir)
+        let loaded = try SparseAutoencoder.load(from: dir)
+        XCTAssertEqual(loaded.architecture, .standard)
+        XCTAssertEqual(loaded.wDec.values, sae.wDec.values)
+        XCTAssertEqual(loaded.wEnc.values, sae.wEnc.values)
+        XCTAssertEqual(loaded.bEnc, sae.bEnc)
+        XCTAssertEqual(loaded.bDec, sae.bDec)
+        let x = Matrix(rows: 8, cols: 16, values: activationRows(8, 16, seed: 98))
+        let a = sae.reconstruct(x, threads: 1), b = loaded.reconstruct(x, threads: 1)
+        XCTAssertEqual(a.codes, b.codes)
+        XCTAssertEqual(a.reconstruction.values, b.reconstruction.values)
+        XCTAssertGreaterThan(a.codes.nonzeroCount, 0)
     }
 
     func testEncoderKeptOrthogonalToGivenDirections() throws {
@@ -173,6 +229,7 @@ final class TrainerTests: XCTestCase {
 
     func testAnthropicResamplingSetsDecoderRowsToInputs() throws {
         var c = smallConfig(.standard)
+        c.decoderNorm = .unitNorm  // Anthropic's published setup
         c.resampling = .anthropic(everyTokens: 320, sampleRows: 256)
         let rows = activationRows(2000, 16, seed: 1)
         let t = try SAETrainer(config: c, source: ArrayActivationSource(rows: rows, dIn: 16, cycle: true))

@@ -39,9 +39,10 @@ final class TrainingStepTests: XCTestCase {
         }
     }
 
-    /// The loss in Double, written from the definitions (standard: MSE + l1 * sum f; topk:
-    /// MSE over the top-k ReLU codes).
-    func doubleLoss(_ p: TrainingParameters, _ x: [Float], rows: Int, arch: SAEArchitecture, k: Int, l1: Double) -> Double {
+    /// The loss in Double, written from the definitions (standard: MSE + l1 * sum f, or with
+    /// `weighted` MSE + l1 * sum_j f_j ||W_dec[j]||; topk: MSE over the top-k ReLU codes).
+    func doubleLoss(_ p: TrainingParameters, _ x: [Float], rows: Int, arch: SAEArchitecture, k: Int, l1: Double,
+                    weighted: Bool = false) -> Double {
         let dIn = p.dIn, dSae = p.dSae
         var total = 0.0
         for r in 0..<rows {
@@ -62,7 +63,15 @@ final class TrainingStepTests: XCTestCase {
                 let d = xh - Double(x[r * dIn + i])
                 total += d * d
             }
-            if arch == .standard { total += l1 * f.reduce(0, +) }
+            if arch == .standard && weighted {
+                for j in 0..<dSae {
+                    var n = 0.0
+                    for i in 0..<dIn { n += Double(p.wDec[j * dIn + i]) * Double(p.wDec[j * dIn + i]) }
+                    total += l1 * f[j] * n.squareRoot()
+                }
+            } else if arch == .standard {
+                total += l1 * f.reduce(0, +)
+            }
         }
         return total / Double(rows)
     }
@@ -134,5 +143,76 @@ final class TrainingStepTests: XCTestCase {
         for r in 0..<rows { for e in codes.offsets[r]..<codes.offsets[r + 1] { got.insert("\(r),\(codes.indices[e])") } }
         XCTAssertEqual(got, want)
         XCTAssertGreaterThan(codes.offsets[1], 4 * k, "row 0 should exceed the first candidate quota")
+    }
+
+    /// Decoder rows of different norms (0.1 to 2), as an L1-weighted SAE's become.
+    func l1WeightedParameters(dIn: Int, dSae: Int, seed: UInt64) -> TrainingParameters {
+        var p = parameters(.standard, dIn: dIn, dSae: dSae, seed: seed)
+        for j in 0..<dSae {
+            let scale = 0.1 + 1.9 * Float(j % 7) / 6
+            for i in 0..<dIn { p.wDec[j * dIn + i] *= scale }
+        }
+        return p
+    }
+
+    /// The L1-weighted standard SAE (SAELens v6): loss and gradients, sparse and dense paths,
+    /// against central differences of the Double loss with the norm-weighted L1.
+    func testL1WeightedGradientsMatchFiniteDifferencesOfDoubleLoss() {
+        let dIn = 6, dSae = 9, rows = 5, l1 = 0.25
+        let p = l1WeightedParameters(dIn: dIn, dSae: dSae, seed: 13)
+        let x = activationRows(rows, dIn, seed: 14)
+        var o = TrainingStep.Options(architecture: .standard)
+        o.l1Coefficient = Float(l1); o.threads = 1; o.decoderNorm = .l1Weighted
+        func fd(_ mutate: (inout TrainingParameters, Float) -> Void) -> Double {
+            let h: Float = 1e-3
+            var plus = p, minus = p
+            mutate(&plus, h); mutate(&minus, -h)
+            return (doubleLoss(plus, x, rows: rows, arch: .standard, k: 0, l1: l1, weighted: true)
+                - doubleLoss(minus, x, rows: rows, arch: .standard, k: 0, l1: l1, weighted: true)) / Double(2 * h)
+        }
+        let reference = doubleLoss(p, x, rows: rows, arch: .standard, k: 0, l1: l1, weighted: true)
+        XCTAssertNotEqual(reference, doubleLoss(p, x, rows: rows, arch: .standard, k: 0, l1: l1), accuracy: 1e-3,
+                          "the weighting must change the loss for this test to mean anything")
+        for path in [TrainingStep.Path.sparse, .dense] {
+            let (outcome, g) = run(p, x, rows: rows, o, path)
+            XCTAssertGreaterThan(outcome.codes.nonzeroCount, rows, "\(path): too few active codes")
+            XCTAssertEqual(outcome.loss, reference, accuracy: 1e-4, "\(path) loss")
+            for idx in [0, 7, 20, 33, 50] {
+                XCTAssertEqual(Double(g.wEncT[idx]), fd { $0.wEncT[idx] += $1 }, accuracy: 2e-3, "\(path) dW_enc[\(idx)]")
+                XCTAssertEqual(Double(g.wDec[idx]), fd { $0.wDec[idx] += $1 }, accuracy: 2e-3, "\(path) dW_dec[\(idx)]")
+            }
+            for j in 0..<dSae { XCTAssertEqual(Double(g.bEnc[j]), fd { $0.bEnc[j] += $1 }, accuracy: 2e-3, "\(path) db_enc[\(j)]") }
+            for i in 0..<dIn { XCTAssertEqual(Double(g.bDec[i]), fd { $0.bDec[i] += $1 }, accuracy: 2e-3, "\(path) db_dec[\(i)]") }
+        }
+    }
+
+    /// On a larger batch the two paths of the L1-weighted step agree with each other, and its
+    /// decoder gradient differs from the unweighted one by exactly the L1 share.
+    func testL1WeightedSparseAndDensePathsAgree() {
+        let dIn = 19, dSae = 67, rows = 23
+        let p = l1WeightedParameters(dIn: dIn, dSae: dSae, seed: 5)
+        let x = activationRows(rows, dIn, seed: 6)
+        var o = TrainingStep.Options(architecture: .standard)
+        o.l1Coefficient = 0.3; o.threads = 2; o.decoderNorm = .l1Weighted
+        let (a, ga) = run(p, x, rows: rows, o, .sparse)
+        let (b, gb) = run(p, x, rows: rows, o, .dense)
+        XCTAssertEqual(a.loss, b.loss, accuracy: 1e-5 * max(1, abs(b.loss)))
+        assertArraysClose(ga.wEncT, gb.wEncT, relative: 1e-4, "W_enc gradient")
+        assertArraysClose(ga.wDec, gb.wDec, relative: 1e-4, "W_dec gradient")
+        assertArraysClose(ga.bEnc, gb.bEnc, relative: 1e-4, "b_enc gradient")
+        assertArraysClose(ga.bDec, gb.bDec, relative: 1e-4, "b_dec gradient")
+        // The decoder-row share, l1 (sum_r f_rj) W_dec[j] / (B ||W_dec[j]||), computed here in Double.
+        o.decoderNorm = .unitNorm
+        o.l1Coefficient = 0
+        let (_, plain) = run(p, x, rows: rows, o, .sparse)
+        var expected = plain.wDec
+        for j in 0..<dSae {
+            var sum = 0.0, n = 0.0
+            for r in 0..<rows { for e in a.codes.offsets[r]..<a.codes.offsets[r + 1] where Int(a.codes.indices[e]) == j { sum += Double(a.codes.values[e]) } }
+            for i in 0..<dIn { n += Double(p.wDec[j * dIn + i]) * Double(p.wDec[j * dIn + i]) }
+            for i in 0..<dIn { expected[j * dIn + i] += Float(0.3 * sum / Double(rows) * Double(p.wDec[j * dIn + i]) / n.squareRoot()) }
+        }
+        assertArraysClose(ga.wDec, expected, relative: 1e-5, "W_dec gradient's L1 share")
+        XCTAssertNotEqual(ga.wDec, plain.wDec)
     }
 }

@@ -33,14 +33,17 @@ extension SAETrainer {
     }
 
     /// `initial` as the trainer sees it: the same function on inputs scaled by `inputScale`
-    /// (`foldActivationScale(1 / s)`), with unit-norm decoder rows (`foldDecoderNorms`: the
-    /// norms go into the encoder, which leaves a ReLU or JumpReLU SAE's outputs unchanged).
+    /// (`foldActivationScale(1 / s)`), with unit-norm decoder rows when the trainer keeps
+    /// them so (`foldDecoderNorms`: the norms go into the encoder, which leaves a ReLU or
+    /// JumpReLU SAE's outputs unchanged). Under the L1-weighted parametrisation the rows
+    /// stay as they are (its penalty `Σ f_j ||W_dec[j]||` is the same either way).
     /// A TopK SAE without the rescale has unit rows here (`checkContinuable`), so after the
     /// scale fold all its rows have the same norm and folding them scales every
     /// pre-activation alike: the top-k choice stays, and the fold is taken as for a rescaling one.
-    static func continuation(of initial: SparseAutoencoder, inputScale: Float) -> SparseAutoencoder {
+    static func continuation(of initial: SparseAutoencoder, inputScale: Float, unitNormDecoder: Bool) -> SparseAutoencoder {
         var sae = initial
         if inputScale != 1 { sae.foldActivationScale(1 / inputScale) }
+        guard unitNormDecoder else { return sae }
         if sae.architecture == .topk { sae.rescaleActsByDecoderNorm = true }
         sae.foldDecoderNorms()
         return sae

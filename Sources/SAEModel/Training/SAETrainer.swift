@@ -6,7 +6,9 @@ import SAEKernels
 /// Each step: a batch from the shuffled buffer, the forward and backward pass of
 /// `TrainingStep` (sparse once the codes are sparse), the decoder-gradient projection, optional
 /// gradient clipping, Adam with the scheduled learning rate, decoder rows renormalised to unit
-/// norm, the optional encoder orthogonality constraint; then firing statistics, resampling,
+/// norm (the projection and renormalisation only under `.unitNorm`; the default standard SAE,
+/// `.l1Weighted`, leaves its decoder rows free and weights the L1 by their norms), the optional
+/// encoder orthogonality constraint; then firing statistics, resampling,
 /// frequency snapshots, checkpoints and the log on their own cadences. The same config and
 /// seed give bitwise the same weights for any thread count.
 ///
@@ -56,8 +58,11 @@ public final class SAETrainer<Source: ActivationSource> {
         let totalSteps = config.trainTokens / config.batchSize
         schedules = Schedules(config: config, totalSteps: totalSteps)
         let k = (config.architecture == .topk || config.architecture == .batchtopk) ? config.k : nil
-        template = initial.map { Self.continuation(of: $0, inputScale: 1) } ?? SparseAutoencoder.random(architecture: config.architecture, dIn: dIn, dSae: config.dSae, k: k,
-                                                       seed: config.seed, metadata: metadata)
+        // `.l1Weighted`: rows at `decoderInitNorm` (SAELens: 0.1), W_enc = W_dec^T; else unit rows.
+        let initNorm: Float = config.effectiveDecoderNorm == .l1Weighted ? config.decoderInitNorm : 1
+        template = initial.map { Self.continuation(of: $0, inputScale: 1, unitNormDecoder: config.effectiveDecoderNorm == .unitNorm) }
+            ?? SparseAutoencoder.random(architecture: config.architecture, dIn: dIn, dSae: config.dSae, k: k,
+                                        seed: config.seed, decoderNorm: initNorm, metadata: metadata)
         parameters = TrainingParameters(template)
         frequencies = FeatureFrequencies(dSae: config.dSae, windowTokens: config.frequencyWindowTokens)
         buffer = ActivationBuffer(dIn: dIn, capacity: config.batchSize * config.bufferBatches, seed: config.seed)
@@ -77,6 +82,7 @@ public final class SAETrainer<Source: ActivationSource> {
         var o = TrainingStep.Options(architecture: config.architecture)
         o.k = config.k
         o.l1Coefficient = schedules.l1Coefficient(step: step)
+        o.decoderNorm = config.effectiveDecoderNorm
         o.threads = config.threads
         o.kAux = config.kAux
         o.auxCoefficient = config.auxCoefficient
@@ -112,7 +118,8 @@ public final class SAETrainer<Source: ActivationSource> {
             for i in sample.indices { sample[i] *= inputScale }
         }
         if continuesInitial {
-            parameters = TrainingParameters(Self.continuation(of: template, inputScale: inputScale))
+            parameters = TrainingParameters(Self.continuation(of: template, inputScale: inputScale,
+                                                              unitNormDecoder: config.effectiveDecoderNorm == .unitNorm))
             return
         }
         switch config.bDecInit {
@@ -203,14 +210,16 @@ public final class SAETrainer<Source: ActivationSource> {
                   epsilon: config.adamEpsilon, step: step + 1)
     }
 
-    /// Decoder projection, clipping, Adam, decoder renormalisation, encoder orthogonality;
+    /// Decoder projection, clipping, Adam, decoder renormalisation (projection and
+    /// renormalisation under `.unitNorm` only), encoder orthogonality;
     /// with `weightsUpdated` (the step's backward already ran Adam on both weight matrices),
     /// only the biases' Adam and the orthogonality constraint are left.
     func applyUpdate(weightsUpdated: Bool = false) {
         let dIn = self.dIn, dSae = parameters.dSae, t = config.threads
         // Without clipping (which needs every projected gradient first), the decoder's
         // projection, step and renormalisation run fused, one pass over its rows.
-        let fusedDecoder = config.gradientClipNorm == nil
+        let unitNorm = config.effectiveDecoderNorm == .unitNorm
+        let fusedDecoder = unitNorm && config.gradientClipNorm == nil
         let lr = schedules.learningRate(step: step)
         func adam(_ p: inout [Float], _ g: [Float], _ m: inout [Float], _ v: inout [Float]) {
             p.withUnsafeMutableBufferPointer { pp in g.withUnsafeBufferPointer { gp in
@@ -222,7 +231,7 @@ public final class SAETrainer<Source: ActivationSource> {
             }}
         }
         let weights = !weightsUpdated
-        if weights && !fusedDecoder {
+        if weights && unitNorm && !fusedDecoder {
             parameters.wDec.withUnsafeBufferPointer { w in grads.wDec.withUnsafeMutableBufferPointer { g in
                 Adam.projectGradientOrthogonal(w.baseAddress!, g.baseAddress!, rows: dSae, d: dIn, threads: t)
             }}
@@ -250,7 +259,7 @@ public final class SAETrainer<Source: ActivationSource> {
             adam(&p.wDec, grads.wDec, &p.moments.mDec, &p.moments.vDec)
         }
         adam(&p.bDec, grads.bDec, &p.moments.mBDec, &p.moments.vBDec)
-        if weights && !fusedDecoder {
+        if weights && unitNorm && !fusedDecoder {
             p.wDec.withUnsafeMutableBufferPointer { w in Adam.normalizeRows(w.baseAddress!, rows: dSae, d: dIn, threads: t) }
         }
         if !orthonormalDirections.isEmpty { Self.orthogonalize(&p.wEncT, dIn: dIn, against: orthonormalDirections) }
@@ -294,11 +303,25 @@ public final class SAETrainer<Source: ActivationSource> {
         }
         let (codes, xHat) = x.withUnsafeBufferPointer { TrainingStep.forward(parameters, x: $0.baseAddress!, rows: rows, options: stepOptions) }
         let l1 = Double(schedules.l1Coefficient(step: step))
+        // The L1 term as training weighs it: by the decoder-row norms under `.l1Weighted`.
+        var rowNorms: [Double]? = nil
+        if config.effectiveDecoderNorm == .l1Weighted {
+            rowNorms = (0..<parameters.dSae).map { j in
+                var s = 0.0
+                for i in 0..<dIn { s += Double(parameters.wDec[j * dIn + i]) * Double(parameters.wDec[j * dIn + i]) }
+                return s.squareRoot()
+            }
+        }
         var losses = [Double](repeating: 0, count: rows)
         for r in 0..<rows {
             var s = 0.0
             for i in 0..<dIn { let d = Double(x[r * dIn + i] - xHat[r * dIn + i]); s += d * d }
-            if config.architecture == .standard { for e in codes.offsets[r]..<codes.offsets[r + 1] { s += l1 * Double(codes.values[e]) } }
+            if config.architecture == .standard {
+                for e in codes.offsets[r]..<codes.offsets[r + 1] {
+                    if let rowNorms { s += l1 * Double(codes.values[e]) * rowNorms[Int(codes.indices[e])] }
+                    else { s += l1 * Double(codes.values[e]) }
+                }
+            }
             losses[r] = s
         }
         Resampler.anthropic(latents, in: &parameters, sample: x, rows: rows, losses: losses, alive: alive, rng: &rng)

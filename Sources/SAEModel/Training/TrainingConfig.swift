@@ -3,13 +3,23 @@ import SAEKernels
 
 /// Everything that decides a training run. Same config and seed, same weights, whatever
 /// the thread count. Defaults follow the published setups (Adam 0.9/0.999, LR warm-up,
-/// L1 warm-up, unit-norm decoder).
+/// L1 warm-up; the standard SAE as SAELens v6 trains it: L1 weighted by the decoder-row
+/// norms, decoder rows free and initialised at norm 0.1).
 public struct TrainingConfig: Codable, Sendable, Equatable {
     public var architecture: SAEArchitecture = .standard
     public var dSae: Int = 4096
     /// TopK / BatchTopK: active latents per row (mean per row for BatchTopK).
     public var k: Int = 32
-    public var l1Coefficient: Float = 5
+    /// Standard: the L1 coefficient; higher is sparser. Its scale depends on the input norm: with
+    /// `normalizeInput` and `.l1Weighted`, 2 to 3 take the bundled one-layer model (d_sae 2048,
+    /// 2M tokens) from L0 about 100 to about 60 (the README's table).
+    public var l1Coefficient: Float = 2.5
+    /// Standard (L1) SAE: how the decoder-row norms are handled (TopK and BatchTopK always keep
+    /// unit-norm rows).
+    public var decoderNorm: DecoderNorm = .l1Weighted
+    /// `.l1Weighted`: the norm of every decoder row at initialisation, with `W_enc = W_dec^T`
+    /// (SAELens's `decoder_init_norm`, Anthropic's April 2024 update).
+    public var decoderInitNorm: Float = 0.1
     /// Steps over which the L1 coefficient rises linearly from 0 (0: none).
     public var l1WarmupSteps: Int = 0
     public var learningRate: Double = 4e-4
@@ -61,6 +71,24 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public init() {}
 
     public enum LearningRateDecay: String, Codable, Sendable { case constant, linear, cosine }
+
+    /// The standard SAE's decoder-norm handling. Both make the L1 penalty blind to a rescaling
+    /// of a latent (`f_j -> c f_j`, `W_dec[j] -> W_dec[j] / c`), which would otherwise shrink the
+    /// codes towards zero for free.
+    public enum DecoderNorm: String, Codable, Sendable {
+        /// Anthropic's "Towards Monosemanticity" setup: the decoder rows are kept at unit norm
+        /// (the gradient's radial component removed, Adam, rows renormalised after every step)
+        /// and the penalty is `l1 * (1/B) sum_r sum_j f_rj`; rows initialised at unit norm.
+        case unitNorm = "unit_norm"
+        /// SAELens v6's standard SAE (Anthropic's April 2024 update): the decoder rows are free
+        /// parameters under plain Adam and the penalty is `l1 * (1/B) sum_r sum_j f_rj ||W_dec[j]||`;
+        /// rows initialised at norm `decoderInitNorm` with `W_enc = W_dec^T`.
+        case l1Weighted = "l1_weighted"
+    }
+
+    /// The decoder-norm handling this config's architecture trains with: `decoderNorm` for the
+    /// standard SAE, unit norm otherwise.
+    public var effectiveDecoderNorm: DecoderNorm { architecture == .standard ? decoderNorm : .unitNorm }
 
     public enum BDecInit: String, Codable, Sendable { case zeros, mean, geometricMedian = "geometric_median" }
 
@@ -121,6 +149,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         case let .anthropic(every, rows):
             guard every >= 1 else { throw bad("resampling interval must be >= 1 token, got \(every)") }
             guard rows >= 1 && rows <= 1 << 24 else { throw bad("resampling sample rows must be in 1...\(1 << 24), got \(rows)") }
+        }
+        if effectiveDecoderNorm == .l1Weighted {
+            guard decoderInitNorm > 0, decoderInitNorm.isFinite else { throw bad("decoder init norm must be positive, got \(decoderInitNorm)") }
         }
         if architecture == .topk || architecture == .batchtopk {
             guard k >= 1 && k <= dSae else { throw bad("k must be in 1...\(dSae), got \(k)") }

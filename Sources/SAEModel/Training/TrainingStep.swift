@@ -4,8 +4,10 @@ import SAEKernels
 /// batch's codes, on SAEKernels.
 ///
 /// Loss (per batch of B rows, `x_c = x - b_dec`, codes `f`, `x_hat = f W_dec + b_dec`):
-/// - standard: `(1/B) sum_r ||x_r - x_hat_r||^2 + l1 (1/B) sum_r sum_j f_rj` (decoder rows
-///   are kept at unit norm by the trainer, so the L1 needs no norm weighting);
+/// - standard, `.unitNorm`: `(1/B) sum_r ||x_r - x_hat_r||^2 + l1 (1/B) sum_r sum_j f_rj` (decoder
+///   rows are kept at unit norm by the trainer, so the L1 needs no norm weighting);
+/// - standard, `.l1Weighted` (SAELens v6): the same MSE `+ l1 (1/B) sum_r sum_j f_rj ||W_dec[j]||`
+///   (`DecoderNormPenalty`), decoder rows free;
 /// - topk / batchtopk: the same MSE, plus the AuxK term when enabled:
 ///   `auxCoefficient * ||e - e_hat||^2 / ||e - mean(e)||^2` (sums over the batch) with the
 ///   detached residual `e = x - x_hat` and `e_hat` decoded (no bias) from the top `kAux`
@@ -22,6 +24,9 @@ struct TrainingStep {
         var architecture: SAEArchitecture
         var k: Int = 0
         var l1Coefficient: Float = 0
+        /// Standard: whether the L1 term is weighted by the decoder-row norms (`.l1Weighted`), and
+        /// whether the fused update keeps the rows at unit norm (`.unitNorm`).
+        var decoderNorm: TrainingConfig.DecoderNorm = .unitNorm
         var threads: Int = Parallel.defaultThreads
         /// AuxK: latents counted as dead (nil or none: no aux loss), kAux, coefficient.
         var deadLatents: [Int32]? = nil
@@ -51,9 +56,9 @@ struct TrainingStep {
     ///
     /// With `weightUpdate` (sparse path only, no AuxK term), the two weight matrices are not
     /// written to `grads`: Adam runs on each latent's rows of `W_dec` (with the unit-norm
-    /// projection and renormalisation) and `W_enc^T` as soon as their gradient rows are
-    /// computed, which gives the same bits as `Adam.unitNormRowsStep` and `Adam.step` on the
-    /// stored gradients. It is skipped when the loss is not finite (`Outcome.weightsUpdated`).
+    /// projection and renormalisation under `.unitNorm`) and `W_enc^T` as soon as their gradient
+    /// rows are computed, which gives the same bits as `Adam.unitNormRowsStep` (or `Adam.step`)
+    /// and `Adam.step` on the stored gradients. It is skipped when the loss is not finite (`Outcome.weightsUpdated`).
     static func run(
         _ p: inout TrainingParameters, x: UnsafePointer<Float>, rows: Int, options o: Options,
         path: Path, grads: inout TrainingGradients, workspace ws: TrainingWorkspace, weightUpdate: Adam.Step? = nil
@@ -89,7 +94,10 @@ struct TrainingStep {
                 }
             }}
         }
-        let l1Grad = o.architecture == .standard ? o.l1Coefficient / Float(rows) : 0
+        // The L1-weighted standard SAE: per-latent gradient shares from the norms before the update.
+        let penalty = o.architecture == .standard && o.decoderNorm == .l1Weighted
+            ? DecoderNormPenalty(codes: codes, wDec: p.wDec, dIn: dIn, l1: o.l1Coefficient, threads: t) : nil
+        let l1Grad = o.architecture == .standard && penalty == nil ? o.l1Coefficient / Float(rows) : 0
         var xHat = ws.take(.xHat, count: rows * dIn)
         var g = ws.take(.g, count: rows * dIn)
         var dpre = ws.take(.dpre, count: codes.nonzeroCount)
@@ -98,7 +106,7 @@ struct TrainingStep {
         var l1 = 0.0, active = 0
         for v in codes.values { l1 += Double(v); if v > 0 { active += 1 } }
         l1 /= Double(rows)
-        let l1Loss = Double(o.architecture == .standard ? o.l1Coefficient : 0) * l1
+        let l1Loss = Double(o.architecture == .standard ? o.l1Coefficient : 0) * (penalty?.weightedL1 ?? l1)
 
         var weightsUpdated = false
         if path == .sparse {
@@ -110,6 +118,7 @@ struct TrainingStep {
                         SparseDecode.decodeWithGradients(codes, weights: wd.baseAddress!, d: dIn, bias: bd.baseAddress!, inputs: x,
                                                          scale: 2 / Float(rows), l1: l1Grad, out: xh.baseAddress!,
                                                          outputGradient: gp.baseAddress!, codeGradients: dp.baseAddress!, threads: t)
+                        penalty?.addCodeGradients(codes, to: dp.baseAddress!)
                     }
                 }}
             }}
@@ -119,10 +128,11 @@ struct TrainingStep {
             }}
             let finite = (stats.sumSquaredError / Double(rows) + l1Loss).isFinite
             let update = finite ? weightUpdate : nil
-            sparseBackward(&p, codes: codes, g: g, xc: xc, dpre: dpre, grads: &grads, update: update, threads: t)
+            sparseBackward(&p, codes: codes, g: g, xc: xc, dpre: dpre, grads: &grads, update: update, penalty: penalty,
+                           decoderNorm: o.decoderNorm, threads: t)
             weightsUpdated = update != nil
         } else {
-            denseForwardBackward(p, codes: codes, xc: xc, x: x, rows: rows, l1Grad: l1Grad, xHat: &xHat,
+            denseForwardBackward(p, codes: codes, xc: xc, x: x, rows: rows, l1Grad: l1Grad, penalty: penalty, xHat: &xHat,
                                  stats: &stats, g: &g, dpre: &dpre, grads: &grads, threads: t)
         }
 
@@ -140,10 +150,13 @@ struct TrainingStep {
     /// Backward through the active latents only, given `dpre` (from the fused decode): the
     /// `b_enc` sums, then one pass over the latents for the weight-gradient rows, which go to
     /// `grads` or, with `update`, straight into Adam; the same pass forms `b_dec`'s share
-    /// through the centring from each encoder row before its update.
+    /// through the centring from each encoder row before its update. With `penalty`, each
+    /// decoder-row gradient gets its L1 share before it is stored or used; `decoderNorm` picks the
+    /// fused decoder update (unit-norm step, or plain Adam).
     static func sparseBackward(
         _ p: inout TrainingParameters, codes: SparseCodes, g: [Float], xc: [Float], dpre: [Float],
-        grads: inout TrainingGradients, update: Adam.Step?, threads t: Int
+        grads: inout TrainingGradients, update: Adam.Step?, penalty: DecoderNormPenalty? = nil,
+        decoderNorm: TrainingConfig.DecoderNorm = .unitNorm, threads t: Int
     ) {
         let dIn = p.dIn, dSae = p.dSae, block = SparseBackward.latentBlock
         let byFeature = SparseCodesByFeature(codes)
@@ -175,8 +188,16 @@ struct TrainingStep {
                                     rows { j, gd, ge in
                                         let o = j * dIn
                                         share(j, we.baseAddress! + o)
-                                        Adam.unitNormRowStep(parameters: wd.baseAddress! + o, gradients: gd, firstMoment: md.baseAddress! + o,
-                                                             secondMoment: vd.baseAddress! + o, d: dIn, update)
+                                        if let penalty {
+                                            penalty.addRowGradient(j, row: wd.baseAddress! + o, to: gd, d: dIn)
+                                        }
+                                        if decoderNorm == .unitNorm {
+                                            Adam.unitNormRowStep(parameters: wd.baseAddress! + o, gradients: gd, firstMoment: md.baseAddress! + o,
+                                                                 secondMoment: vd.baseAddress! + o, d: dIn, update)
+                                        } else {
+                                            Adam.stepRow(parameters: wd.baseAddress! + o, gradients: gd, firstMoment: md.baseAddress! + o,
+                                                         secondMoment: vd.baseAddress! + o, count: dIn, update)
+                                        }
                                         Adam.stepRow(parameters: we.baseAddress! + o, gradients: ge, firstMoment: me.baseAddress! + o,
                                                      secondMoment: ve.baseAddress! + o, count: dIn, update)
                                     }
@@ -184,15 +205,16 @@ struct TrainingStep {
                             }}
                         }}
                     } else {
-                        p.wEncT.withUnsafeBufferPointer { we in
+                        p.wEncT.withUnsafeBufferPointer { we in p.wDec.withUnsafeBufferPointer { wd in
                             grads.wDec.withUnsafeMutableBufferPointer { gdOut in grads.wEncT.withUnsafeMutableBufferPointer { geOut in
                                 rows { j, gd, ge in
                                     share(j, we.baseAddress! + j * dIn)
+                                    if let penalty { penalty.addRowGradient(j, row: wd.baseAddress! + j * dIn, to: gd, d: dIn) }
                                     (gdOut.baseAddress! + j * dIn).update(from: gd, count: dIn)
                                     (geOut.baseAddress! + j * dIn).update(from: ge, count: dIn)
                                 }
                             }}
-                        }
+                        }}
                     }
                 }
             }}
@@ -242,7 +264,7 @@ struct TrainingStep {
     /// The same forward and backward with dense GEMMs over the `B x dSae` codes.
     static func denseForwardBackward(
         _ p: TrainingParameters, codes: SparseCodes, xc: [Float], x: UnsafePointer<Float>, rows: Int, l1Grad: Float,
-        xHat: inout [Float], stats: inout ReconstructionStatistics, g: inout [Float], dpre: inout [Float],
+        penalty: DecoderNormPenalty? = nil, xHat: inout [Float], stats: inout ReconstructionStatistics, g: inout [Float], dpre: inout [Float],
         grads: inout TrainingGradients, threads t: Int
     ) {
         let dIn = p.dIn, dSae = p.dSae
@@ -268,7 +290,11 @@ struct TrainingStep {
                           c: dp.baseAddress!, ldc: dSae, threads: t)
         }}}
         f.withUnsafeBufferPointer { fp in dPre.withUnsafeMutableBufferPointer { dp in
-            for i in 0..<fp.count { dp[i] = fp[i] > 0 ? dp[i] + l1Grad : 0 }
+            if let penalty {
+                for r in 0..<rows { for j in 0..<dSae { let i = r * dSae + j; dp[i] = fp[i] > 0 ? dp[i] + penalty.codeGradient[j] : 0 } }
+            } else {
+                for i in 0..<fp.count { dp[i] = fp[i] > 0 ? dp[i] + l1Grad : 0 }
+            }
         }}
         // The sparse-entry view of dPre, for the caller's bookkeeping.
         dPre.withUnsafeBufferPointer { dp in
@@ -278,6 +304,11 @@ struct TrainingStep {
         f.withUnsafeBufferPointer { fp in g.withUnsafeBufferPointer { gp in grads.wDec.withUnsafeMutableBufferPointer { gw in
             GEMM.multiply(.transposed, .none, m: dSae, n: dIn, k: rows, a: fp.baseAddress!, lda: dSae, b: gp.baseAddress!, ldb: dIn,
                           c: gw.baseAddress!, ldc: dIn, threads: t)
+            if let penalty {
+                p.wDec.withUnsafeBufferPointer { wd in
+                    for j in 0..<dSae { penalty.addRowGradient(j, row: wd.baseAddress! + j * dIn, to: gw.baseAddress! + j * dIn, d: dIn) }
+                }
+            }
         }}}
         dPre.withUnsafeBufferPointer { dp in
             xc.withUnsafeBufferPointer { xp in grads.wEncT.withUnsafeMutableBufferPointer { gw in
