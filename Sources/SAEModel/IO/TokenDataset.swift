@@ -160,7 +160,7 @@ public final class TokenDataset: @unchecked Sendable {
                     let first = Int64(T(littleEndian: bytes.loadUnaligned(fromByteOffset: s * size, as: T.self)))
                     let isBOS = first == bos64
                     let taken = isBOS ? length : length - 1
-                    if s + taken > count { break }
+                    if taken > count - s { break }  // not `s + taken > count`: length may be huge
                     if windows % 64 == 0 { starts.append(0) }
                     if isBOS { starts[windows / 64] |= 1 << UInt64(windows % 64) }
                     windows += 1
