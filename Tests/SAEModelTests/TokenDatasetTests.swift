@@ -91,6 +91,10 @@ final class TokenDatasetTests: XCTestCase {
         XCTAssertThrowsError(try data.tokens(in: 10..<15)) { error in
             XCTAssertEqual(error as? TokenDatasetError, .rangeOutOfBounds(file: url.path, range: 10..<15, count: 14))
         }
+        // Checked before anything is allocated for it.
+        XCTAssertThrowsError(try data.tokens(in: 0..<Int.max)) { error in
+            XCTAssertEqual(error as? TokenDatasetError, .rangeOutOfBounds(file: url.path, range: 0..<Int.max, count: 14))
+        }
     }
 
     /// More than 64 windows, so the start index crosses words of its bitmap.

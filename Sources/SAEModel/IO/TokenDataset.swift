@@ -104,8 +104,11 @@ public final class TokenDataset: @unchecked Sendable {
 
     /// The ids at positions `range`, checked (see the type's documentation).
     public func tokens(in range: Range<Int>) throws -> [Int32] {
+        guard range.lowerBound >= 0 && range.upperBound <= count else {
+            throw TokenDatasetError.rangeOutOfBounds(file: path, range: range, count: count)
+        }
         var out: [Int32] = []
-        out.reserveCapacity(range.count)
+        out.reserveCapacity(range.count)  // only once the range is known to be in the file
         try append(range, to: &out, vocabSize: vocabSize)
         return out
     }
