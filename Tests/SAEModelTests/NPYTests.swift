@@ -101,6 +101,90 @@ final class NPYTests: XCTestCase {
         }
     }
 
+    func testWriterWritesEveryDTypeTheReadmeLists() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let url = scratch.file("w.npy")
+        func check(_ descr: String, _ dtype: DType, shape: [Int], dataBytes: [UInt8],
+                   line: UInt = #line) throws {
+            let bytes = Array(try Data(contentsOf: url))
+            XCTAssertEqual(Array(bytes.suffix(dataBytes.count)), dataBytes, descr, line: line)
+            XCTAssertEqual(bytes.count % 64, dataBytes.count % 64, "data starts at a multiple of 64", line: line)
+            let file = try NPYFile(contentsOf: url)
+            XCTAssertEqual(file.descr, descr, line: line)
+            XCTAssertEqual(file.dtype, dtype, line: line)
+            XCTAssertEqual(file.shape, shape, line: line)
+        }
+        try NPYWriter.write([Double]([1.25, -2]), shape: [2], to: url)
+        // The data bytes of NumPy's np.array([1.25, -2], dtype='<f8').
+        try check("<f8", .f64, shape: [2], dataBytes: Array(NumPy.bytes(NumPy.f8v3).suffix(16)))
+        XCTAssertEqual(try NPYFile(contentsOf: url).floats(), [1.25, -2])
+
+        try NPYWriter.write([Int64]([1, 2]), shape: [2], to: url)
+        try check("<i8", .i64, shape: [2], dataBytes: Array(NumPy.bytes(NumPy.i8v2).suffix(16)))
+        try NPYWriter.write([Int64]([Int64.min, -1, Int64.max]), shape: [3, 1], to: url)
+        XCTAssertEqual(try NPYFile(contentsOf: url).ints(), [Int.min, -1, Int.max])
+
+        try NPYWriter.write([UInt8]([0, 128, 255]), shape: [3], to: url)
+        try check("|u1", .u8, shape: [3], dataBytes: [0, 128, 255])
+        XCTAssertEqual(try NPYFile(contentsOf: url).ints(), [0, 128, 255])
+
+        try NPYWriter.write([UInt32]([1, 4_294_967_295]), shape: [1, 2], to: url)
+        try check("<u4", .u32, shape: [1, 2], dataBytes: [1, 0, 0, 0, 255, 255, 255, 255])
+        XCTAssertEqual(try NPYFile(contentsOf: url).ints(), [1, 4_294_967_295])
+
+        // The header text NumPy writes for each (only the descr differs from '<f4').
+        let f4Header = Array(NumPy.bytes(NumPy.f4x2x3).prefix(128))
+        for (descr, write) in [("<f8", { try NPYWriter.write([Double](repeating: 0, count: 6), shape: [2, 3], to: url) }),
+                               ("<i8", { try NPYWriter.write([Int64](repeating: 0, count: 6), shape: [2, 3], to: url) }),
+                               ("|u1", { try NPYWriter.write([UInt8](repeating: 0, count: 6), shape: [2, 3], to: url) }),
+                               ("<u4", { try NPYWriter.write([UInt32](repeating: 0, count: 6), shape: [2, 3], to: url) })]
+            as [(String, () throws -> Void)] {
+            try write()
+            var expected = f4Header
+            expected.replaceSubrange(21..<24, with: Array(descr.utf8))
+            XCTAssertEqual(Array(try Data(contentsOf: url).prefix(128)), expected, descr)
+        }
+        XCTAssertEqual(scratch.contents(), ["w.npy"], "no temporary file left")
+
+        XCTAssertThrowsError(try NPYWriter.write([UInt8](), shape: [Int.max, 2, 0], to: url)) { error in
+            guard case .invalidArray(url.path, _)? = error as? NPYError else { return XCTFail("\(error)") }
+        }
+    }
+
+    /// Headers whose `product(shape)` or `product(shape) * itemsize` overflows `Int` give
+    /// `shapeTooLarge` through every reader of .npy files, not a trap.
+    func testShapesWhoseByteCountOverflowsAreRejected() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let hostile: [(dict: String, shape: [Int], descr: String)] = [
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", [4_294_967_296, 4_294_967_296], "<f4"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904,), }", [4_611_686_018_427_387_904], "<f4"),
+            ("{'descr': '<u2', 'fortran_order': False, 'shape': (4611686018427387904,), }", [4_611_686_018_427_387_904], "<u2"),
+            ("{'descr': '<i8', 'fortran_order': False, 'shape': (3, 3074457345618258603), }", [3, 3_074_457_345_618_258_603], "<i8"),
+            ("{'descr': '|u1', 'fortran_order': False, 'shape': (9223372036854775807, 2, 0), }", [Int.max, 2, 0], "|u1"),
+        ]
+        for (i, h) in hostile.enumerated() {
+            let url = scratch.write("hostile\(i).npy", Self.npyBytes(h.dict, [0, 0, 0, 0, 0, 0, 0, 0]))
+            XCTAssertThrowsError(try NPYFile(contentsOf: url), h.dict) { error in
+                XCTAssertEqual(error as? NPYError, .shapeTooLarge(file: url.path, shape: h.shape, descr: h.descr))
+                XCTAssertTrue("\(error)".contains(url.path) && "\(error)".contains("too large"), "\(error)")
+            }
+            XCTAssertThrowsError(try TokenDataset(contentsOf: url), h.dict) { error in
+                XCTAssertEqual(error as? TokenDatasetError,
+                               .npy(.shapeTooLarge(file: url.path, shape: h.shape, descr: h.descr)))
+            }
+            XCTAssertThrowsError(try FileActivationSource(url: url), h.dict) { error in
+                XCTAssertEqual(error as? NPYError, .shapeTooLarge(file: url.path, shape: h.shape, descr: h.descr))
+            }
+        }
+        // A zero dimension first keeps the product at zero: a valid empty array.
+        let empty = try NPYFile(contentsOf: scratch.write("empty.npy", Self.npyBytes(
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4611686018427387904, 4611686018427387904), }", [])))
+        XCTAssertEqual(empty.count, 0)
+        XCTAssertEqual(try empty.floats(), [])
+    }
+
     func testRoundTripOfALargeArray() throws {
         let scratch = ScratchDirectory()
         defer { scratch.remove() }

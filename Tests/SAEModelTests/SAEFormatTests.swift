@@ -226,6 +226,36 @@ final class SAEFormatTests: XCTestCase {
         assertLoadFails(badK, .invalidConfig(file: badK.appendingPathComponent("cfg.json").path, reason: "'k' = 7 must be in 1...6 (d_sae)"))
     }
 
+    /// Values that used to reach a trap: a non-positive context size (the analyses divide
+    /// by it), and a norm scaling factor that is finite as a Double but not as a Float, or
+    /// that folds a weight out of Float range (`foldActivationScale` preconditions).
+    func testHostileConfigValuesThrow() throws {
+        for size in [0, -5] {
+            let url = try writeFolder("context-\(size)", cfg: { $0["metadata"] = .object(["context_size": .integer(size)]) })
+            assertLoadFails(url, .invalidConfig(file: url.appendingPathComponent("cfg.json").path,
+                                                reason: "metadata 'context_size' must be positive, found \(size)"))
+        }
+        for factor in [1e300, 1e-300] {
+            let url = try writeFolder("factor-\(factor)", cfg: {
+                $0["normalize_activations"] = .string("expected_average_only_in")
+                $0["norm_scaling_factor"] = .double(factor)
+            })
+            assertLoadFails(url, .invalidConfig(file: url.appendingPathComponent("cfg.json").path,
+                                                reason: "norm scaling factor \(factor) must be a positive number within Float range"))
+        }
+        // 3e38 is a Float, but W_enc element 12 (1.2) times it is beyond Float range
+        // (element 11, 1.1 x 3e38, is still finite).
+        let url = try writeFolder("factor-folds-to-inf", cfg: {
+            $0["normalize_activations"] = .string("expected_average_only_in")
+            $0["norm_scaling_factor"] = .double(3e38)
+        })
+        XCTAssertThrowsError(try SparseAutoencoder.load(from: url)) { error in
+            guard case let .invalidConfig(file, reason)? = error as? SAEFormatError else { return XCTFail("\(error)") }
+            XCTAssertEqual(file, url.appendingPathComponent("cfg.json").path)
+            XCTAssertTrue(reason.contains("makes W_enc element 12 inf"), reason)
+        }
+    }
+
     func testUnknownArchitecture() throws {
         let url = try writeFolder("gated", cfg: { $0["architecture"] = .string("gated") })
         assertLoadFails(url, .unknownArchitecture(file: url.appendingPathComponent("cfg.json").path, architecture: "gated"))

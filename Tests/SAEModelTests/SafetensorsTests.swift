@@ -335,6 +335,20 @@ final class SafetensorsTests: XCTestCase {
             guard case .invalidEntry(_, "a", _)? = error as? SafetensorsError else { return XCTFail("\(error)") }
         }
 
+        // Shapes whose byte count overflows Int, and the header length field at its maximum.
+        for (i, shape) in ["[4294967296,4294967296]", "[4611686018427387904]", "[9223372036854775807,2,0]"].enumerated() {
+            let huge = rawFile(scratch, "huge\(i).safetensors",
+                               header: #"{"a":{"dtype":"F32","shape":\#(shape),"data_offsets":[0,16]}}"#, buffer: buffer16)
+            assertOpenFails(huge, .invalidEntry(file: huge.path, tensor: "a", reason: "shape \(shape.replacingOccurrences(of: ",", with: ", ")) is too large"))
+        }
+        let maxLength = rawFile(scratch, "maxlength.safetensors", header: "{}", buffer: [], headerLength: UInt64.max)
+        assertOpenFails(maxLength, .headerBeyondFile(file: maxLength.path, headerLength: UInt64.max, fileSize: 10))
+        // A zero dimension first keeps every product at 0: an empty tensor, readable.
+        let zero = rawFile(scratch, "zero.safetensors",
+                           header: #"{"a":{"dtype":"U8","shape":[0,4611686018427387904,4611686018427387904],"data_offsets":[0,0]}}"#, buffer: [])
+        XCTAssertEqual(try SafetensorsFile(contentsOf: zero).ints("a"), [])
+        XCTAssertEqual(try SafetensorsFile(contentsOf: zero).info("a").count, 0)
+
         let metadata = rawFile(scratch, "meta.safetensors", header: #"{"__metadata__":{"n":1}}"#, buffer: [])
         assertOpenFails(metadata, .invalidMetadata(file: metadata.path, reason: "value of 'n' is a number, not a string"))
 
@@ -381,6 +395,9 @@ final class SafetensorsTests: XCTestCase {
         XCTAssertThrowsError(try writer.add("d", shape: [1], ints: [1], as: .f32))
         XCTAssertThrowsError(try writer.add("e", shape: [1], floats: [1], as: .i32))
         XCTAssertThrowsError(try writer.add("__metadata__", shape: [1], floats: [1]))
+        XCTAssertThrowsError(try writer.add("f", shape: [Int.max, 2, 0], floats: [])) { error in
+            XCTAssertEqual(error as? SafetensorsError, .invalidTensor(tensor: "f", reason: "shape [\(Int.max), 2, 0] is too large"))
+        }
 
         // The header is padded with spaces to a multiple of 8.
         XCTAssertEqual(writer.headerBytes().count % 8, 0)

@@ -78,12 +78,22 @@ final class TokenDatasetTests: XCTestCase {
         XCTAssertEqual(try plain.context(1), [5, 0, 6, 7, 8])
         XCTAssertEqual(try data.contexts(length: 5, startingAt: 4).count, 2)
         XCTAssertEqual(try data.contexts(length: 4, bos: 0, startingAt: 14).count, 0)
+        // A context length near Int.max (a hostile flag) gives no contexts; the window end
+        // `start + length` used to overflow once the start was past 0.
+        for (length, offset) in [(Int.max, 1), (Int.max, 6), (Int.max - 1, 13), (Int.max, 0)] {
+            XCTAssertEqual(try data.contexts(length: length, bos: 0, startingAt: offset).count, 0, "\(length) at \(offset)")
+            XCTAssertEqual(try data.contexts(length: length, startingAt: offset).count, 0, "\(length) at \(offset), no BOS")
+        }
 
         XCTAssertThrowsError(try c.context(4))
         XCTAssertThrowsError(try data.contexts(length: 1, bos: 0))
         XCTAssertThrowsError(try data.contexts(length: 4, startingAt: 15))
         XCTAssertThrowsError(try data.tokens(in: 10..<15)) { error in
             XCTAssertEqual(error as? TokenDatasetError, .rangeOutOfBounds(file: url.path, range: 10..<15, count: 14))
+        }
+        // Checked before anything is allocated for it.
+        XCTAssertThrowsError(try data.tokens(in: 0..<Int.max)) { error in
+            XCTAssertEqual(error as? TokenDatasetError, .rangeOutOfBounds(file: url.path, range: 0..<Int.max, count: 14))
         }
     }
 

@@ -193,4 +193,35 @@ extension TokenizerTests {
             XCTFail("first difference at token \(i): \(again[i]) vs \(ids[i])")
         }
     }
+
+    /// Ids no Int32 holds, non-integral ids and nesting deep enough to exhaust a recursive
+    /// parser's stack: each is an error naming the file, none a trap.
+    func testHostileIdsAndNestingGiveErrors() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        func tokenizer(vocabId: String, addedId: String = "1") -> [UInt8] {
+            Array("""
+            {"model": {"type": "BPE", "vocab": {"a": \(vocabId), "b": 1}, "merges": []},
+             "added_tokens": [{"id": \(addedId), "content": "<x>"}], "pre_tokenizer": {"type": "ByteLevel"}}
+            """.utf8)
+        }
+        let ok = scratch.write("ok.json", tokenizer(vocabId: "0"))
+        XCTAssertEqual(try BPETokenizer(contentsOf: ok).vocabSize, 2, "the hand-written file loads")
+        for (i, id) in ["4294967296", "2147483648", "-1", "2.5", "1e300", "\"0\"", "true"].enumerated() {
+            let url = scratch.write("vocab\(i).json", tokenizer(vocabId: id))
+            assertLoadFails(url) {
+                if case .invalidField(_, "model.vocab", _) = $0 { return true } else { return false }
+            }
+            let added = scratch.write("added\(i).json", tokenizer(vocabId: "0", addedId: id))
+            assertLoadFails(added) {
+                if case .invalidField(_, "added_tokens[0]", _) = $0 { return true } else { return false }
+            }
+        }
+        for (name, text) in [("deep-array", String(repeating: "[", count: 100_000)),
+                             ("deep-object", "{\"model\": " + String(repeating: "{\"a\": ", count: 100_000) + "1"
+                                 + String(repeating: "}", count: 100_001))] {
+            let url = scratch.write(name + ".json", Array(text.utf8))
+            assertLoadFails(url) { if case .notJSON = $0 { return true } else { return false } }
+        }
+    }
 }

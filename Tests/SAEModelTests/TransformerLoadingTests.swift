@@ -100,6 +100,11 @@ final class TransformerLoadingTests: XCTestCase {
             (#"{\#(base), "act_fn": "gelu", "n_layers": 0}"#, "positive integer"),
             ("[1]", "not an object"),
             ("{", "not valid JSON"),
+            // Values that used to trap later: eps beyond Float, size products beyond Int.
+            (#"{\#(base), "act_fn": "gelu", "eps": 1e300}"#, "'eps' 1e+300 is beyond Float range"),
+            (#"{\#(base), "act_fn": "gelu", "n_heads": 4611686018427387904}"#, "sizes too large: W_Q | W_K | W_V"),
+            (#"{\#(base), "act_fn": "gelu", "d_vocab": 4611686018427387904}"#, "sizes too large: embed.W_E"),
+            (#"{\#(base), "act_fn": "gelu", "n_layers": 4611686018427387904}"#, "sizes too large: all layers' mlp.W_in"),
         ]
         let dir = ScratchDirectory("saekit-transformer")
         defer { dir.remove() }
@@ -117,6 +122,24 @@ final class TransformerLoadingTests: XCTestCase {
         XCTAssertEqual(config.normalization, .layerNormPre)
         XCTAssertThrowsError(try TransformerConfig(contentsOf: dir.file("absent.json"))) {
             XCTAssertTrue("\($0)".contains("absent.json"))
+        }
+    }
+
+    /// A config whose n_layers the weights file cannot hold is refused at once (listing
+    /// every missing tensor of a huge n_layers would not end).
+    func testMoreLayersThanTheFileHoldsIsOneError() throws {
+        let config = TransformerFixture.smallConfig(layers: 1, activation: .gelu, normalization: .layerNorm)
+        let json = """
+        {"n_layers": 1000000000000, "d_model": \(config.dModel), "n_heads": \(config.nHeads), "d_head": \(config.dHead),
+         "d_mlp": \(config.dMLP), "d_vocab": \(config.dVocab), "n_ctx": \(config.nCtx), "act_fn": "gelu"}
+        """
+        let (dir, tensors) = try writeFolder(config, configJSON: json)
+        defer { dir.remove() }
+        XCTAssertThrowsError(try Transformer(contentsOf: dir.url)) { error in
+            XCTAssertEqual(error as? TransformerError, .invalidWeights(
+                file: dir.file("model.safetensors").path,
+                missing: ["blocks.*: the config says n_layers 1000000000000 but the file holds only \(tensors.count) tensors"],
+                misshaped: []))
         }
     }
 }

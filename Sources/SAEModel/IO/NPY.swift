@@ -28,6 +28,8 @@ public enum NPYError: Error, CustomStringConvertible, Equatable {
     /// A big-endian dtype such as '>f4'.
     case bigEndian(file: String, descr: String)
     case unsupportedDType(file: String, descr: String)
+    /// `product(shape) * itemsize` does not fit in `Int`.
+    case shapeTooLarge(file: String, shape: [Int], descr: String)
     /// The data after the header is not `product(shape) * itemsize` bytes.
     case sizeMismatch(file: String, shape: [Int], descr: String, expectedBytes: Int, actualBytes: Int)
     /// The array's dtype does not suit the accessor used.
@@ -51,6 +53,8 @@ public enum NPYError: Error, CustomStringConvertible, Equatable {
             return "npy \(file): big-endian dtype '\(descr)' is not supported; save with arr.astype(arr.dtype.newbyteorder('<'))"
         case let .unsupportedDType(file, descr):
             return "npy \(file): unsupported dtype \(descr) (supported: <f2 <f4 <f8 <i2 <i4 <i8 <u2 <u4 <u8 |u1 |i1 |b1)"
+        case let .shapeTooLarge(file, shape, descr):
+            return "npy \(file): shape \(shape) of \(descr) is too large (its byte count does not fit in a 64-bit integer)"
         case let .sizeMismatch(file, shape, descr, expected, actual):
             return "npy \(file): shape \(shape) of \(descr) needs \(expected) data bytes but the file has \(actual)"
         case let .dtypeMismatch(file, descr, expected):
@@ -87,8 +91,16 @@ public final class NPYFile: @unchecked Sendable {
         }
         let header = try file.withBytes { try NPYHeader.parse($0, path: path) }
         (dtype, descr, shape, dataStart) = (header.dtype, header.descr, header.shape, header.dataStart)
-        count = shape.reduce(1, *)
-        let expected = count * dtype.byteSize
+        // product(shape) * itemsize, checked: a header may claim any shape.
+        var elements = 1, bytes = dtype.byteSize
+        for d in shape {
+            let (e, elementsOverflow) = elements.multipliedReportingOverflow(by: d)
+            let (b, bytesOverflow) = bytes.multipliedReportingOverflow(by: d)
+            guard !elementsOverflow && !bytesOverflow else { throw NPYError.shapeTooLarge(file: path, shape: shape, descr: descr) }
+            (elements, bytes) = (e, b)
+        }
+        count = elements
+        let expected = bytes
         let actual = file.count - dataStart
         guard expected == actual else {
             throw NPYError.sizeMismatch(file: path, shape: shape, descr: descr, expectedBytes: expected, actualBytes: actual)
@@ -121,10 +133,17 @@ public final class NPYFile: @unchecked Sendable {
 
 /// Writes .npy files (version 1.0, or 2.0 when the header needs more than 65535 bytes),
 /// C order, little-endian, atomically (temporary file in the same directory, then rename).
+/// One overload per dtype: `[Float]` '<f4', `[Double]` '<f8', `[Int32]` '<i4',
+/// `[Int64]` '<i8', `[UInt8]` '|u1', `[UInt16]` '<u2', `[UInt32]` '<u4'.
 public enum NPYWriter {
     /// Writes `values` (C order, `product(shape)` of them) as '<f4'.
     public static func write(_ values: [Float], shape: [Int], to url: URL) throws {
         try write(values, descr: "<f4", shape: shape, to: url)
+    }
+
+    /// Writes `values` as '<f8'.
+    public static func write(_ values: [Double], shape: [Int], to url: URL) throws {
+        try write(values, descr: "<f8", shape: shape, to: url)
     }
 
     /// Writes `values` as '<i4'.
@@ -132,13 +151,37 @@ public enum NPYWriter {
         try write(values, descr: "<i4", shape: shape, to: url)
     }
 
+    /// Writes `values` as '<i8'.
+    public static func write(_ values: [Int64], shape: [Int], to url: URL) throws {
+        try write(values, descr: "<i8", shape: shape, to: url)
+    }
+
+    /// Writes `values` as '|u1'.
+    public static func write(_ values: [UInt8], shape: [Int], to url: URL) throws {
+        try write(values, descr: "|u1", shape: shape, to: url)
+    }
+
     /// Writes `values` as '<u2'.
     public static func write(_ values: [UInt16], shape: [Int], to url: URL) throws {
         try write(values, descr: "<u2", shape: shape, to: url)
     }
 
+    /// Writes `values` as '<u4'.
+    public static func write(_ values: [UInt32], shape: [Int], to url: URL) throws {
+        try write(values, descr: "<u4", shape: shape, to: url)
+    }
+
+    /// `T` must be a little-endian-stored element type (the host is little-endian).
     private static func write<T>(_ values: [T], descr: String, shape: [Int], to url: URL) throws {
-        guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) == values.count else {
+        var product = 1
+        for d in shape {
+            let (p, overflow) = product.multipliedReportingOverflow(by: d)
+            guard d >= 0, !overflow else {
+                throw NPYError.invalidArray(file: url.path, reason: "shape \(shape) is negative or too large")
+            }
+            product = p
+        }
+        guard product == values.count else {
             throw NPYError.invalidArray(file: url.path, reason: "\(values.count) values for shape \(shape)")
         }
         let header = NPYHeader.encode(descr: descr, shape: shape)

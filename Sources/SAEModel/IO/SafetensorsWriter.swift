@@ -99,7 +99,12 @@ public struct SafetensorsWriter {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw SafetensorsError.invalidTensor(tensor: name, reason: "negative dimension in shape \(shape)")
         }
-        let elements = shape.reduce(1, *)
+        var elements = 1
+        for d in shape {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+            guard !overflow else { throw SafetensorsError.invalidTensor(tensor: name, reason: "shape \(shape) is too large") }
+            elements = product
+        }
         guard elements == count else {
             throw SafetensorsError.invalidTensor(tensor: name, reason: "\(count) values for shape \(shape) (\(elements) elements)")
         }

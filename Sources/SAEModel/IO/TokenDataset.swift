@@ -104,8 +104,11 @@ public final class TokenDataset: @unchecked Sendable {
 
     /// The ids at positions `range`, checked (see the type's documentation).
     public func tokens(in range: Range<Int>) throws -> [Int32] {
+        guard range.lowerBound >= 0 && range.upperBound <= count else {
+            throw TokenDatasetError.rangeOutOfBounds(file: path, range: range, count: count)
+        }
         var out: [Int32] = []
-        out.reserveCapacity(range.count)
+        out.reserveCapacity(range.count)  // only once the range is known to be in the file
         try append(range, to: &out, vocabSize: vocabSize)
         return out
     }
@@ -160,7 +163,7 @@ public final class TokenDataset: @unchecked Sendable {
                     let first = Int64(T(littleEndian: bytes.loadUnaligned(fromByteOffset: s * size, as: T.self)))
                     let isBOS = first == bos64
                     let taken = isBOS ? length : length - 1
-                    if s + taken > count { break }
+                    if taken > count - s { break }  // not `s + taken > count`: length may be huge
                     if windows % 64 == 0 { starts.append(0) }
                     if isBOS { starts[windows / 64] |= 1 << UInt64(windows % 64) }
                     windows += 1

@@ -124,7 +124,10 @@ struct SAELensConfig {
         for (key, value) in metaObject.members {
             switch (key, value) {
             case ("hook_name", .string(let s)): meta.hookName = s
-            case ("context_size", _) where value.intValue != nil: meta.contextSize = value.intValue!
+            case ("context_size", _) where value.intValue != nil:
+                let n = value.intValue!
+                guard n > 0 else { throw invalid("metadata 'context_size' must be positive, found \(n)") }
+                meta.contextSize = n
             case ("prepend_bos", .bool(let b)): meta.prependBos = b
             case ("model_name", .string(let s)): meta.modelName = s
             case ("training_architecture", .string): break  // rewritten from `architecture` on save
@@ -175,8 +178,10 @@ struct SAELensConfig {
             factor = d
         }
         guard let factor else { return nil }
-        guard factor.isFinite && factor > 0 else {
-            throw SAEFormatError.invalidConfig(file: path, reason: "norm scaling factor \(factor) must be a positive finite number")
+        // Checked as a Float too: 1e300 is finite as a Double, 1e-300 is positive.
+        guard factor.isFinite && factor > 0 && Float(factor).isFinite && Float(factor) > 0 else {
+            throw SAEFormatError.invalidConfig(
+                file: path, reason: "norm scaling factor \(factor) must be a positive number within Float range")
         }
         return Float(factor)
     }

@@ -79,7 +79,17 @@ extension SparseAutoencoder {
             applyBDecToInput: cfg.applyBDecToInput, rescaleActsByDecoderNorm: cfg.rescaleActsByDecoderNorm,
             normalizeActivations: cfg.normalization, weightDType: wEnc.dtype, metadata: cfg.metadata)
 
-        if let normScale { sae.foldActivationScale(normScale) }
+        if let normScale {
+            sae.foldActivationScale(normScale)
+            // W_enc ⊙ s or W_dec / s can leave Float range for an extreme s.
+            for (name, values) in [("W_enc", sae.wEnc.values), ("W_dec", sae.wDec.values), ("b_dec", sae.bDec)] {
+                if let i = values.firstIndex(where: { !$0.isFinite }) {
+                    throw SAEFormatError.invalidConfig(
+                        file: cfgURL.path,
+                        reason: "norm scaling factor \(normScale) makes \(name) element \(i) \(values[i]) when folded into the weights")
+                }
+            }
+        }
         return sae
     }
 

@@ -60,7 +60,7 @@ struct TokenizerConfig {
         }
         vocab.reserveCapacity(vocabObject.count)
         for (token, idValue) in vocabObject {
-            guard let id = idValue as? Int, id >= 0, id <= Int(Int32.max) else {
+            guard let id = Self.integer(idValue), id >= 0, id <= Int(Int32.max) else {
                 throw invalid("model.vocab", "maps '\(token)' to \(idValue), not a non-negative integer id")
             }
             vocab[token] = Int32(id)
@@ -109,7 +109,7 @@ struct TokenizerConfig {
             guard let list = added as? [Any] else { throw invalid("added_tokens", "is not an array") }
             for (index, item) in list.enumerated() {
                 guard let token = item as? [String: Any], let content = token["content"] as? String,
-                      let id = token["id"] as? Int, id >= 0, id <= Int(Int32.max) else {
+                      let id = token["id"].flatMap(Self.integer), id >= 0, id <= Int(Int32.max) else {
                     throw invalid("added_tokens[\(index)]", "needs a string 'content' and a non-negative integer 'id'")
                 }
                 for flag in ["lstrip", "rstrip", "single_word"] where token[flag] as? Bool == true {
@@ -145,5 +145,13 @@ struct TokenizerConfig {
                 throw TokenizerError.unsupported(file: path, what: "decoder \(type) (only ByteLevel)")
             }
         }
+    }
+
+    /// A JSON integer as `JSONSerialization` returns it, or nil: not for a fraction, a number
+    /// beyond `Int`, or a boolean (an `NSNumber` too, of Objective-C type `c`, which `as? Int`
+    /// would turn into 0 or 1).
+    private static func integer(_ value: Any) -> Int? {
+        if let number = value as? NSNumber, String(cString: number.objCType) == "c" { return nil }
+        return value as? Int
     }
 }

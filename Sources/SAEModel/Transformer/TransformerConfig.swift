@@ -114,7 +114,9 @@ public struct TransformerConfig: Sendable, Equatable, Codable {
         var eps: Float = 1e-5
         if let value = fields["eps"] {
             switch value {
-            case let .double(d) where d >= 0: eps = Float(d)
+            case let .double(d) where d >= 0:
+                eps = Float(d)
+                guard eps.isFinite else { throw fail("'eps' \(d) is beyond Float range") }
             case let .integer(i) where i >= 0: eps = Float(i)
             default: throw fail("'eps' must be a non-negative number")
             }
@@ -141,6 +143,27 @@ public struct TransformerConfig: Sendable, Equatable, Codable {
         if let value = fields["d_vocab_out"], case let .integer(out) = value, out != -1 && out != dVocab {
             throw fail("d_vocab_out \(out) differs from d_vocab \(dVocab) (not supported)")
         }
+        if let tooLarge = sizeOverflow() { throw fail(tooLarge) }
+    }
+
+    /// The first weight (or the stacked `[W_Q | W_K | W_V]`) whose Float32 byte count does
+    /// not fit in `Int`, described; nil when all fit, so every size product the model
+    /// computes from the config is representable.
+    func sizeOverflow() -> String? {
+        let weights: [(name: String, dims: [Int])] = [
+            ("embed.W_E", [dVocab, dModel]), ("pos_embed.W_pos", [nCtx, dModel]),
+            ("W_Q | W_K | W_V", [3, nHeads, dHead, dModel]), ("mlp.W_in", [dModel, dMLP]),
+            ("all layers' mlp.W_in", [nLayers, dModel, dMLP]),
+        ]
+        for (name, dims) in weights {
+            var bytes = MemoryLayout<Float>.size
+            for d in dims {
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
+                if overflow { return "sizes too large: \(name) \(dims.map(String.init).joined(separator: " x ")) Floats overflow a 64-bit byte count" }
+                bytes = product
+            }
+        }
+        return nil
     }
 
     /// `n_heads * d_head`: the width of the attention's `z`.

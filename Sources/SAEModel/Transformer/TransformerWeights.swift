@@ -57,6 +57,14 @@ package struct TransformerWeights: Sendable {
     /// Reads and checks every tensor of `file`: all missing and mis-shaped tensors are
     /// reported together in one `TransformerError.invalidWeights`.
     package init(config c: TransformerConfig, file: SafetensorsFile) throws {
+        // Each layer has several tensors: a file with fewer tensors than n_layers lacks
+        // layers, said in one line rather than listing every missing tensor of a huge n_layers.
+        if c.nLayers > file.names.count {
+            throw TransformerError.invalidWeights(
+                file: file.url.path,
+                missing: ["blocks.*: the config says n_layers \(c.nLayers) but the file holds only \(file.names.count) tensors"],
+                misshaped: [])
+        }
         var missing: [String] = []
         var misshaped: [TransformerError.ShapeMismatch] = []
         for (name, shape) in Self.expectedTensors(c) {
