@@ -4,30 +4,9 @@ import XCTest
 /// One rule for `sae eval` and `sae analyze`: on the same SAE and contexts they leave out
 /// the same positions (BOS, which training skipped) and give the same reconstruction and
 /// loss figures, and `sae eval` names the rule (`excluded_positions`).
-final class EvalAnalyzeAgreementTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/tiny-gelu-1l")
-
-    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let bundle = Bundle(for: Self.self).bundleURL
-        guard let binary = [bundle, bundle.deletingLastPathComponent()].map({ $0.appendingPathComponent("sae") })
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            XCTFail("no sae executable beside \(bundle.path)")
-            return (-1, "", "")
-        }
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
-
+extension CLITests {
     func testEvalAndAnalyzeGiveTheSameFiguresForOneSAE() throws {
-        let sae = Self.fixtures.appendingPathComponent("saelens-topk").path
+        let sae = CLITests.fixtures.appendingPathComponent("saelens-topk").path
         let e = try run(["eval", "--sae", sae, "--contexts", "8", "--threads", "2"])
         XCTAssertEqual(e.status, 0, e.err)
         let metrics = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(e.out.utf8)) as? [String: Any], e.out)
