@@ -21,10 +21,12 @@ final class CLITests: XCTestCase {
         }
     }
 
-    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
+    /// Runs `sae args`; `environment` entries are added to this process's environment.
+    func run(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
         p.executableURL = try binary
         p.arguments = args
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out; p.standardError = err
         try p.run()
