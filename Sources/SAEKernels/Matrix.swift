@@ -1,10 +1,10 @@
 /// Owning, 64-byte aligned storage for `count` Floats. Reference type behind `Matrix`.
-public final class AlignedFloatStorage: @unchecked Sendable {
-    public let count: Int
+@usableFromInline package final class AlignedFloatStorage: @unchecked Sendable {
+    package let count: Int
     @usableFromInline let base: UnsafeMutablePointer<Float>
 
     /// Allocates `count` Floats, zero-filled, aligned to 64 bytes.
-    public init(count: Int) {
+    package init(count: Int) {
         precondition(count >= 0, "AlignedFloatStorage: negative count \(count)")
         self.count = count
         let raw = UnsafeMutableRawPointer.allocate(

@@ -20,11 +20,11 @@
 /// in increasing column order; the result does not depend on the thread count. NaN values
 /// never enter (a row whose maximum is NaN may lose the other values of that tile row); a
 /// row left with fewer than `k` candidates is padded with NaN values at index 0.
-public final class TopKCandidates {
+package final class TopKCandidates {
     /// Rows and columns of the GEMM output this collects from.
-    public let rows: Int
-    public let width: Int
-    public let k: Int
+    package let rows: Int
+    package let width: Int
+    package let k: Int
     /// Candidate slots per row: room for the best `k` plus a run of tiles between compactions.
     let capacity: Int
     /// The widest tile offered (the micro-kernels' `nr` is 16 or 32).
@@ -36,7 +36,7 @@ public final class TopKCandidates {
     let keys: UnsafeMutablePointer<UInt64>
 
     /// Storage for `rows` rows of a `width`-column output, selecting `k` per row.
-    public init(rows: Int, width: Int, k: Int) {
+    package init(rows: Int, width: Int, k: Int) {
         precondition(rows >= 0 && width >= 0, "TopKCandidates: bad shape rows=\(rows) width=\(width)")
         precondition(k >= 1 && k <= width, "TopKCandidates: k=\(k) must be in 1...\(width)")
         precondition(width <= Int(Int32.max), "TopKCandidates: width \(width) too large for Int32 indices")
@@ -57,7 +57,7 @@ public final class TopKCandidates {
     }
 
     /// Empties every row (the GEMM calls this before its first tile is offered).
-    public func reset() {
+    package func reset() {
         threshold.initialize(repeating: -.infinity, count: max(1, rows))
         count.initialize(repeating: 0, count: max(1, rows))
     }
@@ -65,7 +65,7 @@ public final class TopKCandidates {
     /// Writes the top `k` of rows `0 ..< rows` (the GEMM's m) to `indices`/`values`
     /// (`rows x k`), ordered by decreasing value then increasing index; with `relu`, the
     /// written values are `max(v, 0)`.
-    public func finish(rows: Int, relu: Bool, indices outIndices: UnsafeMutablePointer<Int32>,
+    package func finish(rows: Int, relu: Bool, indices outIndices: UnsafeMutablePointer<Int32>,
                        values outValues: UnsafeMutablePointer<Float>, threads: Int = Parallel.defaultThreads) {
         precondition(rows >= 0 && rows <= self.rows, "TopKCandidates.finish: \(rows) rows of \(self.rows)")
         let k = k

@@ -31,12 +31,22 @@ public struct GEMMEpilogue {
     /// Collect each row's top k here instead of producing C, or nil. Not with `relu`,
     /// `gelu`, `preActivations` or `rowBlockMaxima`; `TopKCandidates` must be at least
     /// `m x n`, and is reset by the GEMM.
-    public var rowTopK: TopKCandidates?
+    package var rowTopK: TopKCandidates?
 
     public init(columnBias: UnsafePointer<Float>? = nil, relu: Bool = false,
                 preActivations: UnsafeMutablePointer<Float>? = nil, preLeadingDimension: Int = 0,
                 rowBlockMaxima: UnsafeMutablePointer<Float>? = nil, rowBlockMaximaLeadingDimension: Int = 0,
-                gelu: GELU.Variant? = nil, rowTopK: TopKCandidates? = nil) {
+                gelu: GELU.Variant? = nil) {
+        self.init(columnBias: columnBias, relu: relu, preActivations: preActivations, preLeadingDimension: preLeadingDimension,
+                  rowBlockMaxima: rowBlockMaxima, rowBlockMaximaLeadingDimension: rowBlockMaximaLeadingDimension, gelu: gelu,
+                  rowTopK: nil)
+    }
+
+    /// With a streaming top-k stage (`TopKCandidates` is package plumbing of the encoder).
+    package init(columnBias: UnsafePointer<Float>? = nil, relu: Bool = false,
+                 preActivations: UnsafeMutablePointer<Float>? = nil, preLeadingDimension: Int = 0,
+                 rowBlockMaxima: UnsafeMutablePointer<Float>? = nil, rowBlockMaximaLeadingDimension: Int = 0,
+                 gelu: GELU.Variant? = nil, rowTopK: TopKCandidates?) {
         self.columnBias = columnBias
         self.relu = relu
         self.preActivations = preActivations

@@ -7,9 +7,9 @@ import SAEKernels
 /// in the shuffled order; once half the rows have been served, their slots are refilled from
 /// the source and the whole buffer is reshuffled (as SAELens's mixing buffer does). The
 /// shuffle uses the buffer's own seeded generator, so the order is reproducible.
-public struct ActivationBuffer: Sendable {
-    public let dIn: Int
-    public let capacity: Int
+package struct ActivationBuffer: Sendable {
+    package let dIn: Int
+    package let capacity: Int
     /// Row storage, `capacity x dIn`.
     package var rows: [Float]
     /// The serving order (a permutation of the filled slots) and the next position in it.
@@ -20,7 +20,7 @@ public struct ActivationBuffer: Sendable {
     package var rng: SeededRandom
     package var sourceExhausted = false
 
-    public init(dIn: Int, capacity: Int, seed: UInt64) {
+    package init(dIn: Int, capacity: Int, seed: UInt64) {
         precondition(dIn > 0 && capacity >= 2, "ActivationBuffer: bad shape dIn=\(dIn) capacity=\(capacity)")
         self.dIn = dIn
         self.capacity = capacity
@@ -34,7 +34,7 @@ public struct ActivationBuffer: Sendable {
     /// Copies the next `count` rows into `batch` (row-major) on `threads` threads; refills and
     /// reshuffles when half the buffer has been served. Returns false when the source cannot
     /// supply a full batch.
-    public mutating func nextBatch<S: ActivationSource>(
+    package mutating func nextBatch<S: ActivationSource>(
         into batch: UnsafeMutablePointer<Float>, count: Int, from source: inout S, threads: Int = 1
     ) throws -> Bool {
         precondition(count <= capacity / 2, "ActivationBuffer: batch \(count) larger than half the buffer (\(capacity))")

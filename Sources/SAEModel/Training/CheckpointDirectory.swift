@@ -2,13 +2,13 @@ import Foundation
 
 /// The checkpoints of a run: `step-<N>` folders in one directory (`checkpointDirectory`),
 /// each written atomically by `SAETrainer.saveCheckpoint`.
-public enum CheckpointDirectory {
+package enum CheckpointDirectory {
     /// The folder name of the checkpoint taken after `step` steps.
-    public static func name(step: Int) -> String { "step-\(step)" }
+    package static func name(step: Int) -> String { "step-\(step)" }
 
     /// The `step-<N>` folders in `directory`, newest (highest N) first; none when the
     /// directory is missing.
-    public static func checkpoints(in directory: URL) -> [(step: Int, url: URL)] {
+    package static func checkpoints(in directory: URL) -> [(step: Int, url: URL)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return names.compactMap { name -> (step: Int, url: URL)? in
             guard name.hasPrefix("step-"), let step = Int(name.dropFirst(5)), step >= 0, name == Self.name(step: step) else { return nil }
@@ -17,11 +17,11 @@ public enum CheckpointDirectory {
     }
 
     /// A trainer resumed from a checkpoint, and which one.
-    public struct Resumed<Source: ResumableActivationSource> {
-        public var trainer: SAETrainer<Source>
-        public var checkpoint: URL
+    package struct Resumed<Source: ResumableActivationSource> {
+        package var trainer: SAETrainer<Source>
+        package var checkpoint: URL
         /// The log line of the checkpoint's step, when it was a log step.
-        public var logLine: String?
+        package var logLine: String?
     }
 
     /// Resumes from the newest checkpoint in `directory` written for `config` and `metadata`
@@ -29,7 +29,7 @@ public enum CheckpointDirectory {
     /// damaged or were written for another config are passed over, each reported to `onSkip`;
     /// leftovers of interrupted writes are cleaned up first. Throws when none fits, with
     /// the reason each was refused.
-    public static func resumeNewest<Source: ResumableActivationSource>(
+    package static func resumeNewest<Source: ResumableActivationSource>(
         in directory: URL, source: Source, config: TrainingConfig, metadata: SAEMetadata,
         onSkip: (String) -> Void = { _ in }
     ) throws -> Resumed<Source> {

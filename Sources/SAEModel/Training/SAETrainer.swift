@@ -18,8 +18,8 @@ import SAEKernels
 public final class SAETrainer<Source: ActivationSource> {
     public let config: TrainingConfig
     public let dIn: Int
-    public let schedules: Schedules
-    public internal(set) var parameters: TrainingParameters
+    package let schedules: Schedules
+    package internal(set) var parameters: TrainingParameters
     public internal(set) var step = 0
     public internal(set) var tokensSeen = 0
     public internal(set) var frequencies: FeatureFrequencies

@@ -6,16 +6,16 @@ import Foundation
 /// then over the last `lrDecayFraction` of the steps, linear decay to 0 or cosine decay to
 /// `minLearningRateFraction * lr`. L1 coefficient: linear warm-up from `l1 / warmup` over
 /// `l1WarmupSteps`, then constant.
-public struct Schedules: Sendable {
-    public let config: TrainingConfig
-    public let totalSteps: Int
+package struct Schedules: Sendable {
+    package let config: TrainingConfig
+    package let totalSteps: Int
 
-    public init(config: TrainingConfig, totalSteps: Int) {
+    package init(config: TrainingConfig, totalSteps: Int) {
         self.config = config
         self.totalSteps = max(1, totalSteps)
     }
 
-    public func learningRate(step: Int) -> Double {
+    package func learningRate(step: Int) -> Double {
         let lr = config.learningRate
         if step < config.lrWarmupSteps { return lr * Double(step + 1) / Double(config.lrWarmupSteps) }
         guard config.lrDecay != .constant else { return lr }
@@ -32,7 +32,7 @@ public struct Schedules: Sendable {
         }
     }
 
-    public func l1Coefficient(step: Int) -> Float {
+    package func l1Coefficient(step: Int) -> Float {
         let l1 = config.l1Coefficient
         guard step < config.l1WarmupSteps else { return l1 }
         return l1 * Float(step + 1) / Float(config.l1WarmupSteps)

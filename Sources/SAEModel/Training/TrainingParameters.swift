@@ -5,19 +5,19 @@ import SAEKernels
 /// `wEncT` is W_enc stored transposed, `[dSae, dIn]`, so that the sparse backward updates
 /// one contiguous row per active latent; `wDec` is `[dSae, dIn]` as in SAELens. Converted
 /// to and from `SparseAutoencoder` (SAELens layout) by `init(_:)` and `autoencoder(...)`.
-public struct TrainingParameters: Sendable, Equatable {
-    public let dIn: Int
-    public let dSae: Int
-    public var wEncT: [Float]
-    public var bEnc: [Float]
-    public var wDec: [Float]
-    public var bDec: [Float]
+package struct TrainingParameters: Sendable, Equatable {
+    package let dIn: Int
+    package let dSae: Int
+    package var wEncT: [Float]
+    package var bEnc: [Float]
+    package var wDec: [Float]
+    package var bDec: [Float]
 
     /// Adam's first and second moments, same layout as the weights.
-    public var moments: Moments
+    package var moments: Moments
 
-    public struct Moments: Sendable, Equatable {
-        public var mEncT, vEncT, mBEnc, vBEnc, mDec, vDec, mBDec, vBDec: [Float]
+    package struct Moments: Sendable, Equatable {
+        package var mEncT, vEncT, mBEnc, vBEnc, mDec, vDec, mBDec, vBDec: [Float]
         init(dIn: Int, dSae: Int) {
             let w = [Float](repeating: 0, count: dIn * dSae)
             mEncT = w; vEncT = w; mDec = w; vDec = w
@@ -27,7 +27,7 @@ public struct TrainingParameters: Sendable, Equatable {
     }
 
     /// Training parameters from an SAE (any layout conversion done here), moments zero.
-    public init(_ sae: SparseAutoencoder) {
+    package init(_ sae: SparseAutoencoder) {
         dIn = sae.dIn; dSae = sae.dSae
         wEncT = sae.wEnc.transposed().values
         bEnc = sae.bEnc
@@ -45,7 +45,7 @@ public struct TrainingParameters: Sendable, Equatable {
     }
 
     /// Writes the weights back into `sae` (SAELens layout), keeping its other fields.
-    public func write(into sae: inout SparseAutoencoder) {
+    package func write(into sae: inout SparseAutoencoder) {
         precondition(sae.dIn == dIn && sae.dSae == dSae, "TrainingParameters: shape mismatch")
         sae.wEnc = Matrix(rows: dSae, cols: dIn, values: wEncT).transposed()
         sae.bEnc = bEnc
@@ -55,7 +55,7 @@ public struct TrainingParameters: Sendable, Equatable {
 
     /// Resets the Adam moments of the given latents (their W_enc columns, b_enc entries and
     /// W_dec rows), as feature resampling does.
-    public mutating func resetMoments(of latents: [Int]) {
+    package mutating func resetMoments(of latents: [Int]) {
         for j in latents {
             for i in 0..<dIn {
                 moments.mEncT[j * dIn + i] = 0; moments.vEncT[j * dIn + i] = 0
@@ -66,7 +66,7 @@ public struct TrainingParameters: Sendable, Equatable {
     }
 
     /// True when every weight is finite.
-    public var allFinite: Bool {
+    package var allFinite: Bool {
         wEncT.allSatisfy(\.isFinite) && bEnc.allSatisfy(\.isFinite) && wDec.allSatisfy(\.isFinite) && bDec.allSatisfy(\.isFinite)
     }
 }

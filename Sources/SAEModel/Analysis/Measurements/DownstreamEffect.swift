@@ -91,7 +91,7 @@ public enum DownstreamEffect {
     }
 
     /// On feature `j`'s top contexts from a collector's pass (at most `contexts` of them).
-    public static func measure(sae: SparseAutoencoder, model: Transformer, tokenizer: BPETokenizer?, feature j: Int,
+    package static func measure(sae: SparseAutoencoder, model: Transformer, tokenizer: BPETokenizer?, feature j: Int,
                                statistics stats: FeatureStatistics, contexts: Int = 8, topTokens: Int = 10,
                                threads: Int = Parallel.defaultThreads) throws -> DownstreamEffectResult {
         let events = stats.topActivations(j).prefix(contexts)

@@ -43,7 +43,7 @@ public struct FeatureContextsResult: Codable, Sendable, Equatable {
 }
 
 public enum FeatureContexts {
-    public static func build(statistics stats: FeatureStatistics, feature j: Int, tokenizer: BPETokenizer?,
+    package static func build(statistics stats: FeatureStatistics, feature j: Int, tokenizer: BPETokenizer?,
                              top: Int? = nil, bands: Int = 4, perBand: Int = 2,
                              before: Int = 10, after: Int = 4) -> FeatureContextsResult {
         precondition(j >= 0 && j < stats.dSae, "FeatureContexts: feature \(j) outside 0..<\(stats.dSae)")
@@ -83,7 +83,7 @@ public enum FeatureContexts {
 
     /// Fills `activations` of every example: reruns the examples' contexts up to the hook,
     /// encodes the window rows and reads the feature's activation on each.
-    public static func addWindowActivations(_ result: inout FeatureContextsResult, statistics stats: FeatureStatistics,
+    package static func addWindowActivations(_ result: inout FeatureContextsResult, statistics stats: FeatureStatistics,
                                             sae: SparseAutoencoder, model: Transformer, batchSize: Int = 16,
                                             threads: Int = Parallel.defaultThreads) throws {
         let j = result.feature

@@ -60,7 +60,7 @@ public enum FeatureDensity {
     }
 
     /// From a collector's pass.
-    public static func compute(_ stats: FeatureStatistics,
+    package static func compute(_ stats: FeatureStatistics,
                                ultraLowThreshold: Double = defaultUltraLowThreshold,
                                highFrequencyThreshold: Double = defaultHighFrequencyThreshold,
                                binWidth: Double = 0.25) -> FeatureDensityResult {

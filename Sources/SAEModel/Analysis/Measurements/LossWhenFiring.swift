@@ -72,7 +72,7 @@ public enum LossWhenFiring {
     }
 
     /// From a collector's pass (which must have measured losses).
-    public static func compute(_ stats: FeatureStatistics,
+    package static func compute(_ stats: FeatureStatistics,
                                ultraLowThreshold: Double = FeatureDensity.defaultUltraLowThreshold,
                                lowLossRatio: Double = 0.5, bucketWidth: Double = 0.5) -> LossWhenFiringResult {
         compute(lossSums: stats.lossSums, lossCounts: stats.lossCounts, densities: stats.densities,

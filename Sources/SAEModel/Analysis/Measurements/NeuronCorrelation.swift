@@ -31,14 +31,14 @@ public struct NeuronCorrelationResult: Codable, Sendable, Equatable {
 /// the last only over the tokens where the feature fires (elsewhere `f = 0`), so a batch
 /// costs (active entries x d_in), like a sparse decode. Tracked features are updated on
 /// separate threads.
-public struct NeuronCorrelationAccumulator: Sendable {
-    public let dIn: Int
-    public let dSae: Int
+package struct NeuronCorrelationAccumulator: Sendable {
+    package let dIn: Int
+    package let dSae: Int
     /// The tracked features, increasing.
-    public let features: [Int]
+    package let features: [Int]
     /// `slot[j]`: position of feature `j` in `features`, or -1.
     let slot: [Int]
-    public private(set) var tokens = 0
+    package private(set) var tokens = 0
     var sumX: [Double]
     var sumXX: [Double]
     var sumF: [Double]
@@ -46,7 +46,7 @@ public struct NeuronCorrelationAccumulator: Sendable {
     var sumFX: [Double]
 
     /// Tracks `features` (all of `0..<dSae` when nil).
-    public init(dIn: Int, dSae: Int, features: [Int]? = nil) {
+    package init(dIn: Int, dSae: Int, features: [Int]? = nil) {
         self.dIn = dIn
         self.dSae = dSae
         let list = (features.map { Array(Set($0)).sorted() } ?? Array(0..<dSae))
@@ -63,7 +63,7 @@ public struct NeuronCorrelationAccumulator: Sendable {
     }
 
     /// Adds the rows of `x` (`[rows, dIn]`) with `counted[r]` true and their codes.
-    public mutating func add(x: Matrix, codes: SparseCodes, counted: [Bool], threads: Int = Parallel.defaultThreads) {
+    package mutating func add(x: Matrix, codes: SparseCodes, counted: [Bool], threads: Int = Parallel.defaultThreads) {
         add(x: x, codes: codes, byFeature: SparseCodesByFeature(codes), counted: counted, threads: threads)
     }
 
@@ -107,7 +107,7 @@ public struct NeuronCorrelationAccumulator: Sendable {
     }
 
     /// The best-correlated neuron of each tracked feature.
-    public func result() -> NeuronCorrelationResult {
+    package func result() -> NeuronCorrelationResult {
         let n = Double(tokens)
         var best = [Int](repeating: -1, count: features.count)
         var corr = [Float](repeating: .nan, count: features.count)

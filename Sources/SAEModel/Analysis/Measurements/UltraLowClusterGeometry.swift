@@ -53,7 +53,7 @@ public enum UltraLowClusterGeometry {
     /// From a collector's pass. Co-firing is exact when every cluster feature fired at most
     /// `stats.topCapacity` times (its heap then holds all its firings); otherwise it is left
     /// nil (use `measure(..., firingRows:)` with a dedicated pass).
-    public static func measure(sae: SparseAutoencoder, statistics stats: FeatureStatistics,
+    package static func measure(sae: SparseAutoencoder, statistics stats: FeatureStatistics,
                                density: FeatureDensityResult, cosineThreshold: Double = 0.95) -> UltraLowClusterResult {
         let features = density.ultraLowFeatures
         let complete = features.allSatisfy { stats.fireCounts[$0] <= stats.topCapacity }

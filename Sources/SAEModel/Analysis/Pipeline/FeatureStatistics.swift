@@ -1,11 +1,11 @@
 import SAEKernels
 
 /// One firing of a feature: its activation, the context and the position in it.
-public struct FeatureActivationEvent: Codable, Sendable, Equatable {
-    public var activation: Float
+package struct FeatureActivationEvent: Codable, Sendable, Equatable {
+    package var activation: Float
     /// The context's label (see `FeatureStatisticsCollector.add(_:contextLabels:)`).
-    public var context: Int
-    public var position: Int
+    package var context: Int
+    package var position: Int
 }
 
 /// What one pass of `FeatureStatisticsCollector` over a token budget gathered.
@@ -18,74 +18,74 @@ public struct FeatureActivationEvent: Codable, Sendable, Equatable {
 ///   tokens where `j` fires that have a next token (the loss at position `p` is that of
 ///   predicting token `p + 1`; the last position has none); `overallLossSum` /
 ///   `overallLossCount` the same over every counted token with a next token.
-public struct FeatureStatistics: Sendable {
-    public let dSae: Int
-    public let dIn: Int
-    public let hook: String
-    public let contextLength: Int
-    public let excludeFirstPosition: Bool
+package struct FeatureStatistics: Sendable {
+    package let dSae: Int
+    package let dIn: Int
+    package let hook: String
+    package let contextLength: Int
+    package let excludeFirstPosition: Bool
     /// Contexts seen.
-    public let contexts: Int
+    package let contexts: Int
     /// Tokens counted.
-    public let tokens: Int
-    public let fireCounts: [Int]
-    public let activationSums: [Double]
-    public let maxActivations: [Float]
-    public let lossSums: [Double]
-    public let lossCounts: [Int]
-    public let overallLossSum: Double
-    public let overallLossCount: Int
+    package let tokens: Int
+    package let fireCounts: [Int]
+    package let activationSums: [Double]
+    package let maxActivations: [Float]
+    package let lossSums: [Double]
+    package let lossCounts: [Int]
+    package let overallLossSum: Double
+    package let overallLossCount: Int
     /// Reconstruction quality over the same tokens (losses when they were measured).
-    public let quality: ReconstructionQuality
+    package let quality: ReconstructionQuality
     /// The same by position.
-    public let positions: PositionQualityResult
+    package let positions: PositionQualityResult
     /// Best-correlated neurons, when tracked.
-    public let neuronCorrelation: NeuronCorrelationResult?
+    package let neuronCorrelation: NeuronCorrelationResult?
     /// Every context's token ids, `contexts * contextLength`, in order seen.
-    public let tokenIds: [Int32]
+    package let tokenIds: [Int32]
     /// The label of each context seen.
-    public let contextLabels: [Int]
+    package let contextLabels: [Int]
 
     let heaps: TopActivationHeaps
     let reservoirs: ActivationReservoirs
     let histograms: ActivationHistograms
 
     /// `fireCounts[j] / tokens`.
-    public var densities: [Double] { fireCounts.map { tokens > 0 ? Double($0) / Double(tokens) : .nan } }
+    package var densities: [Double] { fireCounts.map { tokens > 0 ? Double($0) / Double(tokens) : .nan } }
 
     /// `lossSums[j] / lossCounts[j]` (NaN for a feature that never fired where a loss exists).
-    public var meanLossWhenFiring: [Double] {
+    package var meanLossWhenFiring: [Double] {
         (0..<dSae).map { lossCounts[$0] > 0 ? lossSums[$0] / Double(lossCounts[$0]) : .nan }
     }
 
     /// `overallLossSum / overallLossCount`.
-    public var overallMeanLoss: Double { overallLossCount > 0 ? overallLossSum / Double(overallLossCount) : .nan }
+    package var overallMeanLoss: Double { overallLossCount > 0 ? overallLossSum / Double(overallLossCount) : .nan }
 
     /// `activationSums[j] / fireCounts[j]`: the mean activation when firing (NaN if never).
-    public var meanActivationWhenFiring: [Double] {
+    package var meanActivationWhenFiring: [Double] {
         (0..<dSae).map { fireCounts[$0] > 0 ? activationSums[$0] / Double(fireCounts[$0]) : .nan }
     }
 
     /// Capacity of the per-feature top-activation heaps.
-    public var topCapacity: Int { heaps.capacity }
+    package var topCapacity: Int { heaps.capacity }
 
     /// Feature `j`'s largest activations (at most `topCapacity`), largest first.
-    public func topActivations(_ j: Int) -> [FeatureActivationEvent] { heaps.sorted(j).map(event) }
+    package func topActivations(_ j: Int) -> [FeatureActivationEvent] { heaps.sorted(j).map(event) }
 
     /// A uniform sample of feature `j`'s firings (reservoir), largest first.
-    public func sampledActivations(_ j: Int) -> [FeatureActivationEvent] { reservoirs.sorted(j).map(event) }
+    package func sampledActivations(_ j: Int) -> [FeatureActivationEvent] { reservoirs.sorted(j).map(event) }
 
     /// Feature `j`'s histogram of activations over `[0, upper]`, `upper` a power of two
     /// above its largest activation (see `ActivationHistograms`).
-    public func activationHistogram(_ j: Int) -> Histogram { histograms.histogram(j) }
+    package func activationHistogram(_ j: Int) -> Histogram { histograms.histogram(j) }
 
     /// The token ids of the `i`-th context seen.
-    public func tokens(ofContextAt i: Int) -> ArraySlice<Int32> {
+    package func tokens(ofContextAt i: Int) -> ArraySlice<Int32> {
         tokenIds[(i * contextLength)..<((i + 1) * contextLength)]
     }
 
     /// The index (in order seen) of the context with label `label`.
-    public func contextIndex(ofLabel label: Int) -> Int? { contextLabels.firstIndex(of: label) }
+    package func contextIndex(ofLabel label: Int) -> Int? { contextLabels.firstIndex(of: label) }
 
     private func event(_ e: (value: Float, row: Int)) -> FeatureActivationEvent {
         FeatureActivationEvent(activation: e.value, context: contextLabels[e.row / contextLength],

@@ -14,34 +14,34 @@ import SAEKernels
 /// Memory: `dSae * (topContexts + samples + histogramBins)` slots, plus `dSae * d_in`
 /// Doubles for the correlation of all features (track a subset for wide SAEs), plus the
 /// token ids seen.
-public final class FeatureStatisticsCollector {
+package final class FeatureStatisticsCollector {
     /// What to gather.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// Leave position 0 (BOS) out of every feature statistic and of the totals' L0 / MSE
         /// / explained variance.
-        public var excludeFirstPosition: Bool = true
+        package var excludeFirstPosition: Bool = true
         /// Top activations kept per feature.
-        public var topActivations: Int = 16
+        package var topActivations: Int = 16
         /// Reservoir size per feature (for examples from lower quantiles).
-        public var samples: Int = 32
+        package var samples: Int = 32
         /// Bins of each feature's activation histogram (even).
-        public var histogramBins: Int = 32
+        package var histogramBins: Int = 32
         /// Run the spliced and zero-ablated passes (loss recovered, loss when firing).
-        public var measureLoss: Bool = true
+        package var measureLoss: Bool = true
         /// Features whose neuron correlation is tracked: nil all, `[]` none.
-        public var correlationFeatures: [Int]? = nil
-        public var seed: UInt64 = 0
-        public var threads: Int = Parallel.defaultThreads
+        package var correlationFeatures: [Int]? = nil
+        package var seed: UInt64 = 0
+        package var threads: Int = Parallel.defaultThreads
         /// The context length the SAE was trained on (for `PositionQualityResult`).
-        public var saeContextSize: Int? = nil
+        package var saeContextSize: Int? = nil
 
-        public init() {}
+        package init() {}
     }
 
-    public let sae: SparseAutoencoder
-    public let model: Transformer
-    public let hook: String
-    public let configuration: Configuration
+    package let sae: SparseAutoencoder
+    package let model: Transformer
+    package let hook: String
+    package let configuration: Configuration
 
     private var seq: Int?
     private var contextsSeen = 0
@@ -62,7 +62,7 @@ public final class FeatureStatisticsCollector {
     private var contextLabels: [Int] = []
 
     /// A collector for `sae` at `hook` (default: the SAE's `metadata.hookName`) of `model`.
-    public init(sae: SparseAutoencoder, model: Transformer, hook: String? = nil,
+    package init(sae: SparseAutoencoder, model: Transformer, hook: String? = nil,
                 configuration: Configuration = Configuration()) throws {
         let hook = hook ?? sae.metadata.hookName
         guard let width = try model.hookWidth(hook) else {
@@ -96,7 +96,7 @@ public final class FeatureStatisticsCollector {
 
     /// Adds a batch of contexts (`[batch, seq]`, the same `seq` for every batch).
     /// `contextLabels` names each context in the results (default: its index in order seen).
-    public func add(_ tokens: TokenBatch, contextLabels labels: [Int]? = nil) throws {
+    package func add(_ tokens: TokenBatch, contextLabels labels: [Int]? = nil) throws {
         if let seq { precondition(tokens.seq == seq, "FeatureStatisticsCollector: contexts of \(tokens.seq) tokens after \(seq)") }
         precondition(labels == nil || labels!.count == tokens.batch, "FeatureStatisticsCollector: one label per context")
         let c = configuration
@@ -132,7 +132,7 @@ public final class FeatureStatisticsCollector {
     }
 
     /// Adds contexts `range` of `contexts`, `batchSize` at a time (labels: context indices).
-    public func add(contexts: TokenContexts, range: Range<Int>, batchSize: Int = 16) throws {
+    package func add(contexts: TokenContexts, range: Range<Int>, batchSize: Int = 16) throws {
         precondition(batchSize > 0, "FeatureStatisticsCollector: batchSize must be positive")
         var start = range.lowerBound
         while start < range.upperBound {
@@ -144,7 +144,7 @@ public final class FeatureStatisticsCollector {
     }
 
     /// The statistics gathered so far.
-    public func finish() -> FeatureStatistics {
+    package func finish() -> FeatureStatistics {
         let seq = self.seq ?? 1
         let saeContext = configuration.saeContextSize ?? sae.metadata.contextSize
         let pos = positions ?? PositionAccumulator(seq: seq, dIn: sae.dIn, excludeFirstPosition: configuration.excludeFirstPosition)
