@@ -15,6 +15,7 @@ package struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
     package var state: UInt64
 
     /// A generator whose stream is fixed by `seed`.
+    @inlinable
     package init(seed: UInt64) { state = seed }
 
     /// The next 64 random bits.
@@ -62,6 +63,7 @@ package struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
     /// A generator for sub-stream `index` of `seed`: streams for different indices are
     /// statistically independent (the pair is hashed through two SplitMix64 steps), so work
     /// split by index (per feature, per row) stays deterministic whatever the split.
+    @inlinable
     package static func stream(seed: UInt64, index: UInt64) -> SeededRandom {
         var mixer = SeededRandom(seed: seed)
         let a = mixer.next()
