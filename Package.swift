@@ -30,17 +30,25 @@ let package = Package(
         // MARK: - Implementation
         .target(name: "SAEKernels", dependencies: ["_SAEKernelsAVX512"], swiftSettings: kernelFlags),
         .target(name: "SAEModel", dependencies: ["SAEKernels"], swiftSettings: kernelFlags),
-        .executableTarget(name: "SAEBench", dependencies: ["SAEKernels", "SAEModel"]),
+        .executableTarget(name: "SAEBench", dependencies: ["SAEKernels", "SAEModel", "SAETestSupport"]),
         .executableTarget(name: "SAECLI", dependencies: ["SAEModel"], resources: [.copy("Default")]),
 
         // MARK: - Implementation details
         .target(name: "_SAEKernelsAVX512", swiftSettings: avx512Flags),
 
+        // MARK: - Test support (not products)
+        // The closeness rule (`Tolerance`, `Closeness`) and seeded test data, shared by the
+        // test bundles and sae-bench; no XCTest, no kernels (the naive twins stay in
+        // SAEKernels/Reference).
+        .target(name: "SAETestSupport", dependencies: ["SAEKernels"]),
+        // XCTest assertions over SAETestSupport, for the test bundles only.
+        .target(name: "SAETestAssertions", dependencies: ["SAETestSupport"]),
+
         // MARK: - Unit test bundles
-        .testTarget(name: "SAEKernelsTests", dependencies: ["SAEKernels", "_SAEKernelsAVX512"]),
-        .testTarget(name: "SAEModelTests", dependencies: ["SAEModel", "SAEKernels"]),
+        .testTarget(name: "SAEKernelsTests", dependencies: ["SAEKernels", "_SAEKernelsAVX512", "SAETestSupport", "SAETestAssertions"]),
+        .testTarget(name: "SAEModelTests", dependencies: ["SAEModel", "SAEKernels", "SAETestSupport", "SAETestAssertions"]),
         // Runs the built `sae` executable.
-        .testTarget(name: "SAECLITests", dependencies: ["SAECLI"]),
+        .testTarget(name: "SAECLITests", dependencies: ["SAECLI", "SAETestSupport", "SAETestAssertions"]),
     ],
     // Kernels hand raw buffers to Dispatch workers that write disjoint ranges; the
     // Swift 5 language mode lets such closures capture pointers without wrappers.

@@ -1,3 +1,5 @@
+import SAETestSupport
+
 /// One benchmark: a kernel at a shape, its fast path and (optionally) its naive twin.
 ///
 /// `work` is what one call does, in flops or bytes moved; GFLOP/s and GB/s come from it.
@@ -36,7 +38,8 @@ struct Runner {
     var report: (() -> [String: Double])? = nil
 }
 
-/// A 64-byte aligned Float buffer filled with a deterministic pattern in [-1, 1).
+/// A 64-byte aligned Float buffer filled with `scale * u`, `u` uniform in [-1, 1) from
+/// `SeededRandom(seed:)` (`fillUniform`), or with `fill`.
 final class Buffer {
     let count: Int
     let pointer: UnsafeMutablePointer<Float>
@@ -48,11 +51,7 @@ final class Buffer {
         if let fill {
             pointer.initialize(repeating: fill, count: max(1, count))
         } else {
-            var s = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-            for i in 0..<max(1, count) {
-                s ^= s << 13; s ^= s >> 7; s ^= s << 17
-                pointer[i] = (Float(s >> 40) * 0x1p-24 * 2 - 1) * scale
-            }
+            fillUniform(pointer, count: max(1, count), seed: seed, scale: scale)
         }
     }
 

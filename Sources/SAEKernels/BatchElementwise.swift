@@ -1,6 +1,7 @@
 /// Elementwise passes over a `rows x d` batch of a training step, vectorised and split over
 /// columns (so each column's sum runs over the rows in order on one thread: the results
-/// are bitwise those of the plain loops, for any thread count).
+/// are bitwise those of the plain loops, for any thread count). Naive twins:
+/// `Reference.subtractRowVector`, `columnSums`, `scaledDifference`.
 public enum BatchElementwise {
     /// `out[r, i] = x[r, i] - v[i]` (the input centred on `b_dec`).
     public static func subtractRowVector(

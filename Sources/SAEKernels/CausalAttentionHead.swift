@@ -7,6 +7,7 @@
 /// score is the same `dHead`-term micro-kernel dot product as a `GEMM.multiply` of q by
 /// k^T, and every `z` entry sums `pattern * v` over the keys in order (the masked ones
 /// add zeros), so the results do not depend on the thread count.
+/// Naive twin: `Reference.causalAttentionHead`.
 package enum CausalAttentionHead {
     /// Floats of scratch `forward` needs for `seq` and `dHead`.
     package static func scratchCount(seq: Int, dHead: Int, kernel: GEMMKernel = .best) -> Int {

@@ -1,4 +1,6 @@
 import Foundation
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// Runs the built `sae` executable: help, option errors (one line, exit status 2), and small
@@ -123,7 +125,7 @@ final class CLITests: XCTestCase {
             for k in ["feature_acts", "sae_out"] {
                 let g = try XCTUnwrap(got[k]), w = try XCTUnwrap(want[k])
                 XCTAssertEqual(g.count, w.count)
-                assertClose(g, w, tolerance: 1e-4, "\(name) \(k)")
+                assertClose(g, w, atol: 1e-4, rtol: 1e-4, "\(name) \(k)")
             }
         }
     }
@@ -238,17 +240,6 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(e.status, 0, e.err)
         let ej = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.out.utf8)) as? [String: Any], e.out)
         XCTAssertEqual(ej["out"] as? String, enc.path)
-    }
-
-    /// A NaN or an infinity anywhere fails, whatever the tolerance.
-    func assertClose(_ got: [Float], _ want: [Float], tolerance: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(got.count, want.count, what, file: file, line: line)
-        var failures = 0
-        for (i, (g, w)) in zip(got, want).enumerated() where !(g.isFinite && abs(g - w) <= tolerance * (1 + abs(w))) {
-            if failures < 3 { XCTFail("\(what)[\(i)]: \(g), expected \(w)", file: file, line: line) }
-            failures += 1
-        }
-        XCTAssertEqual(failures, 0, "\(what): \(failures) elements off", file: file, line: line)
     }
 
     func tokenIDs(_ url: URL) throws -> [Int32] {

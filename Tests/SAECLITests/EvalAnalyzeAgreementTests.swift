@@ -1,4 +1,6 @@
 import Foundation
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// One rule for `sae eval` and `sae analyze`: on the same SAE and contexts they leave out
@@ -36,7 +38,7 @@ extension CLITests {
                                             ("ce_spliced", "splicedLoss", 1e-6), ("ce_zero_ablation", "zeroAblationLoss", 1e-6),
                                             ("loss_recovered", "lossRecovered", 1e-5)] {
             let x = try number(metrics, evalKey), y = try number(quality, analysisKey)
-            XCTAssertLessThanOrEqual(abs(x - y), tol * max(1, abs(x)), "\(evalKey): sae eval \(x), analysis \(y)")
+            assertClose(y, x, atol: tol, rtol: tol, "\(evalKey): analysis vs sae eval")
         }
         // The report shows the same explained variance.
         let html = try String(contentsOf: out.appendingPathComponent("report.html"), encoding: .utf8)

@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// `Adam.step`, `Adam.projectGradientOrthogonal`, `Adam.normalizeRows` against their twins
 /// and Double math; bitwise identity across thread counts.
@@ -36,7 +38,7 @@ final class AdamTests: XCTestCase {
 
     /// Gradients for step `t`: normal, with every 13th exactly zero and a few tiny ones.
     private func gradients(_ n: Int, step t: Int, seed: UInt64) -> [Float] {
-        var rng = TestRNG(seed: seed &* 31 &+ UInt64(t))
+        var rng = SeededRandom(seed: seed &* 31 &+ UInt64(t))
         var g = randomArray(n, &rng, scale: 0.5)
         for i in stride(from: 0, to: n, by: 13) { g[i] = 0 }
         for i in stride(from: 5, to: n, by: 29) { g[i] *= 1e-6 }
@@ -53,7 +55,7 @@ final class AdamTests: XCTestCase {
         let lr = 1e-3
         let b1 = Double(Float(0.9)), c1 = Double(Float(0.1)), b2 = Double(Float(0.999)), c2 = Double(Float(0.001))
         for n in KernelCheck.sizes + [40_000] {
-            var rng = TestRNG(seed: UInt64(n))
+            var rng = SeededRandom(seed: UInt64(n))
             let p0 = randomArray(n, &rng)
             var fast = State(p: p0, m: .init(repeating: 0, count: n), v: .init(repeating: 0, count: n))
             var twin = fast
@@ -74,13 +76,13 @@ final class AdamTests: XCTestCase {
                 let pTol: (Int) -> Double = { _ in 2e-6 * lr * Double(t) }
                 let pRtol = 7e-8 * Double(t)
                 for (name, state) in [("fast", fast), ("twin", twin)] {
-                    KernelCheck.assertClose(state.m, md, tolerance: { 4e-7 * mScale[$0] + 1e-30 }, rtol: 0,
-                                            "\(name) m " + what)
-                    KernelCheck.assertClose(state.v, vd, rtol: 1e-6, atol: 1e-30, "\(name) v " + what)
-                    KernelCheck.assertClose(state.p, pd, tolerance: pTol, rtol: pRtol, "\(name) p " + what)
+                    assertClose(state.m, md, atol: { 4e-7 * mScale[$0] + 1e-30 }, rtol: 0,
+                                "\(name) m " + what)
+                    assertClose(state.v, vd, atol: 1e-30, rtol: 1e-6, "\(name) v " + what)
+                    assertClose(state.p, pd, atol: pTol, rtol: pRtol, "\(name) p " + what)
                 }
-                KernelCheck.assertClose(fast.p, twin.p.map(Double.init), tolerance: pTol, rtol: 2 * pRtol,
-                                        "fast vs twin p " + what)
+                assertClose(fast.p, twin.p.map(Double.init), atol: pTol, rtol: 2 * pRtol,
+                            "fast vs twin p " + what)
             }
         }
     }
@@ -103,16 +105,16 @@ final class AdamTests: XCTestCase {
 
     func testStepThreadCountsAreBitwiseIdentical() {
         let n = 100_003
-        var rng = TestRNG(seed: 77)
+        var rng = SeededRandom(seed: 77)
         let start = State(p: randomArray(n, &rng), m: .init(repeating: 0, count: n), v: .init(repeating: 0, count: n))
         var one = start
         for t in 1...3 { adam(&one, gradients(n, step: t, seed: 77), lr: 1e-3, t: t, threads: 1) }
         for threads in [2, 3] {
             var other = start
             for t in 1...3 { adam(&other, gradients(n, step: t, seed: 77), lr: 1e-3, t: t, threads: threads) }
-            KernelCheck.assertBitwiseEqual(other.p, one.p, "p threads=\(threads)")
-            KernelCheck.assertBitwiseEqual(other.m, one.m, "m threads=\(threads)")
-            KernelCheck.assertBitwiseEqual(other.v, one.v, "v threads=\(threads)")
+            assertBitwiseEqual(other.p, one.p, "p threads=\(threads)")
+            assertBitwiseEqual(other.m, one.m, "m threads=\(threads)")
+            assertBitwiseEqual(other.v, one.v, "v threads=\(threads)")
         }
     }
 
@@ -144,7 +146,7 @@ final class AdamTests: XCTestCase {
     func testProjectionAndNormalizationMatchTwinAndDouble() {
         for d in KernelCheck.sizes + [2048] {
             for rows in [0, 1, 3] {
-                var rng = TestRNG(seed: UInt64(d * 7 + rows))
+                var rng = SeededRandom(seed: UInt64(d * 7 + rows))
                 var w = randomArray(rows * d, &rng, scale: 0.2)
                 let g = randomArray(rows * d, &rng)
                 if rows > 1 { for j in 0..<d { w[d + j] = 0 } }
@@ -160,9 +162,9 @@ final class AdamTests: XCTestCase {
                 }
                 let gScale = 4e-7 * (1 + Double(d).squareRoot() / 8)
                 let fastG = project(w, g, rows: rows, d: d), twinG = project(w, g, rows: rows, d: d, twin: true)
-                KernelCheck.assertClose(fastG, gd, rtol: 0, atol: gScale, "fast projection " + what)
-                KernelCheck.assertClose(twinG, gd, rtol: 1e-7, atol: 1e-12, "twin projection " + what)
-                KernelCheck.assertClose(fastG, twinG, rtol: 0, atol: gScale, "fast vs twin projection " + what)
+                assertClose(fastG, gd, atol: gScale, rtol: 0, "fast projection " + what)
+                assertClose(twinG, gd, atol: 1e-12, rtol: 1e-7, "twin projection " + what)
+                assertClose(fastG, twinG, atol: gScale, rtol: 0, "fast vs twin projection " + what)
                 if rows > 1 { XCTAssertEqual(Array(fastG[d..<(2 * d)]), Array(g[d..<(2 * d)]), "zero row " + what) }
                 // After projection the gradient is orthogonal to its row.
                 for r in 0..<rows where d > 0 {
@@ -173,9 +175,9 @@ final class AdamTests: XCTestCase {
                 }
 
                 let fastW = normalize(w, rows: rows, d: d), twinW = normalize(w, rows: rows, d: d, twin: true)
-                KernelCheck.assertClose(fastW, wd, rtol: 3e-7, atol: 1e-30, "fast normalize " + what)
-                KernelCheck.assertClose(twinW, wd, rtol: 6e-8, atol: 1e-30, "twin normalize " + what)
-                KernelCheck.assertClose(fastW, twinW.map(Double.init), rtol: 3e-7, atol: 1e-30, "fast vs twin normalize " + what)
+                assertClose(fastW, wd, atol: 1e-30, rtol: 3e-7, "fast normalize " + what)
+                assertClose(twinW, wd, atol: 1e-30, rtol: 6e-8, "twin normalize " + what)
+                assertClose(fastW, twinW.map(Double.init), atol: 1e-30, rtol: 3e-7, "fast vs twin normalize " + what)
                 for r in 0..<rows where r != 1 && d > 0 {
                     let norm = (0..<d).reduce(0.0) { $0 + Double(fastW[r * d + $1]) * Double(fastW[r * d + $1]) }.squareRoot()
                     XCTAssertEqual(norm, 1, accuracy: 3e-7, "unit norm " + what)
@@ -187,19 +189,19 @@ final class AdamTests: XCTestCase {
 
     func testConstraintThreadCountsAreBitwiseIdentical() {
         let rows = 301, d = 509
-        var rng = TestRNG(seed: 91)
+        var rng = SeededRandom(seed: 91)
         let w = randomArray(rows * d, &rng, scale: 0.1), g = randomArray(rows * d, &rng)
         let g1 = project(w, g, rows: rows, d: d, threads: 1), w1 = normalize(w, rows: rows, d: d, threads: 1)
         for t in [2, 3] {
-            KernelCheck.assertBitwiseEqual(project(w, g, rows: rows, d: d, threads: t), g1, "projection threads=\(t)")
-            KernelCheck.assertBitwiseEqual(normalize(w, rows: rows, d: d, threads: t), w1, "normalize threads=\(t)")
+            assertBitwiseEqual(project(w, g, rows: rows, d: d, threads: t), g1, "projection threads=\(t)")
+            assertBitwiseEqual(normalize(w, rows: rows, d: d, threads: t), w1, "normalize threads=\(t)")
         }
     }
 
     /// The fused decoder update equals projection, step and renormalisation in sequence,
     /// bitwise, for any thread count (rows of odd widths, a zero row included).
     func testFusedUnitNormRowsStepEqualsTheThreeCalls() {
-        var rng = TestRNG(seed: 21)
+        var rng = SeededRandom(seed: 21)
         for (rows, d) in [(1, 8), (5, 13), (37, 64), (9, 100)] {
             var w = randomArray(rows * d, &rng), g = randomArray(rows * d, &rng)
             let m0 = randomArray(rows * d, &rng, scale: 0.1), v0 = randomArray(rows * d, &rng).map { $0 * $0 }
@@ -224,10 +226,10 @@ final class AdamTests: XCTestCase {
                         }}
                     }}
                     let what = "rows=\(rows) d=\(d) t=\(t) threads=\(threads)"
-                    KernelCheck.assertBitwiseEqual(wf, ws, "weights " + what)
-                    KernelCheck.assertBitwiseEqual(gf, gs, "gradients " + what)
-                    KernelCheck.assertBitwiseEqual(mf, ms, "m " + what)
-                    KernelCheck.assertBitwiseEqual(vf, vs, "v " + what)
+                    assertBitwiseEqual(wf, ws, "weights " + what)
+                    assertBitwiseEqual(gf, gs, "gradients " + what)
+                    assertBitwiseEqual(mf, ms, "m " + what)
+                    assertBitwiseEqual(vf, vs, "v " + what)
                 }
                 // A row at a time (the training step's fused update): the same bits.
                 var (wr, gr, mr, vr) = (w, g, m0, v0)
@@ -242,17 +244,17 @@ final class AdamTests: XCTestCase {
                     }}
                 }}
                 let what = "rows=\(rows) d=\(d) t=\(t) by row"
-                KernelCheck.assertBitwiseEqual(wr, ws, "weights " + what)
-                KernelCheck.assertBitwiseEqual(gr, gs, "gradients " + what)
-                KernelCheck.assertBitwiseEqual(mr, ms, "m " + what)
-                KernelCheck.assertBitwiseEqual(vr, vs, "v " + what)
+                assertBitwiseEqual(wr, ws, "weights " + what)
+                assertBitwiseEqual(gr, gs, "gradients " + what)
+                assertBitwiseEqual(mr, ms, "m " + what)
+                assertBitwiseEqual(vr, vs, "v " + what)
             }
         }
     }
 
     /// `stepRow` over the rows of a matrix equals one `step` over all of it, bitwise.
     func testStepByRowEqualsTheFlatStep() {
-        var rng = TestRNG(seed: 22)
+        var rng = SeededRandom(seed: 22)
         for (rows, d) in [(1, 8), (5, 13), (9, 100)] {
             let p0 = randomArray(rows * d, &rng), g = randomArray(rows * d, &rng)
             let m0 = randomArray(rows * d, &rng, scale: 0.1), v0 = randomArray(rows * d, &rng).map { $0 * $0 }
@@ -271,9 +273,9 @@ final class AdamTests: XCTestCase {
                     }
                 }}}
             }
-            KernelCheck.assertBitwiseEqual(pr, pf, "parameters rows=\(rows) d=\(d)")
-            KernelCheck.assertBitwiseEqual(mr, mf, "m rows=\(rows) d=\(d)")
-            KernelCheck.assertBitwiseEqual(vr, vf, "v rows=\(rows) d=\(d)")
+            assertBitwiseEqual(pr, pf, "parameters rows=\(rows) d=\(d)")
+            assertBitwiseEqual(mr, mf, "m rows=\(rows) d=\(d)")
+            assertBitwiseEqual(vr, vf, "v rows=\(rows) d=\(d)")
         }
     }
 }

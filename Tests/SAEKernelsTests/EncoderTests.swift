@@ -1,5 +1,7 @@
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// The fused encoder against `Reference.encoder` and Double math. Tolerance per element:
 /// `4 (dIn + 3) 2^-24 (sum_i |x_i - b_i| |w_i| + |b_enc|)` (Float dot-product bound).
@@ -9,7 +11,7 @@ final class EncoderTests: XCTestCase {
         var x: [Float], w: [Float], bEnc: [Float], bDec: [Float]
         init(batch: Int, dIn: Int, dSae: Int, layout: Transposition, centred: Bool, seed: UInt64) {
             self.batch = batch; self.dIn = dIn; self.dSae = dSae; self.layout = layout; self.centred = centred
-            var rng = TestRNG(seed: seed)
+            var rng = SeededRandom(seed: seed)
             x = randomArray(batch * dIn, &rng); w = randomArray(dIn * dSae, &rng, scale: 0.3)
             bEnc = randomArray(dSae, &rng, scale: 0.5); bDec = randomArray(dIn, &rng, scale: 0.5)
         }
@@ -55,10 +57,10 @@ final class EncoderTests: XCTestCase {
                         }}
                     }
                     let label = "layout=\(layout) \(batch)x\(dIn)x\(dSae) centred=\(centred)"
-                    KernelCheck.assertClose(p, pre, tolerance: { tol[$0] }, rtol: 0, "pre \(label)")
-                    KernelCheck.assertClose(f, pre.map { max($0, 0) }, tolerance: { tol[$0] }, rtol: 0, "features \(label)")
-                    KernelCheck.assertClose(rp, pre, tolerance: { tol[$0] }, rtol: 0, "reference pre \(label)")
-                    KernelCheck.assertClose(rf, pre.map { max($0, 0) }, tolerance: { tol[$0] }, rtol: 0, "reference features \(label)")
+                    assertClose(p, pre, atol: { tol[$0] }, rtol: 0, "pre \(label)")
+                    assertClose(f, pre.map { max($0, 0) }, atol: { tol[$0] }, rtol: 0, "features \(label)")
+                    assertClose(rp, pre, atol: { tol[$0] }, rtol: 0, "reference pre \(label)")
+                    assertClose(rf, pre.map { max($0, 0) }, atol: { tol[$0] }, rtol: 0, "reference features \(label)")
                 }
             }
         }
@@ -107,7 +109,7 @@ final class EncoderTests: XCTestCase {
         }
         XCTAssertEqual(codes.rows, batch)
         XCTAssertEqual(codes.nonzeroCount, dense.filter { $0 != 0 }.count)
-        KernelCheck.assertBitwiseEqual(codes.dense().values, dense, "sparse vs dense ReLU codes")
+        assertBitwiseEqual(codes.dense().values, dense, "sparse vs dense ReLU codes")
         for r in 0..<batch {
             let row = codes.indices[codes.offsets[r] ..< codes.offsets[r + 1]]
             XCTAssertEqual(Array(row), row.sorted(), "row \(r) not in feature order")
@@ -115,9 +117,9 @@ final class EncoderTests: XCTestCase {
     }
 
     func testNonzerosOfDenseMatrix() {
-        var rng = TestRNG(seed: 79)
+        var rng = SeededRandom(seed: 79)
         for (rows, width) in [(0, 5), (1, 1), (3, 7), (17, 9), (40, 1021)] {
-            let m = (0..<rows * width).map { _ in rng.unit() < 0.3 ? rng.uniform(0.1, 1) : 0 }
+            let m = (0..<rows * width).map { _ in rng.uniform() < 0.3 ? rng.uniform(0.1, 1) : 0 }
             let codes = m.withUnsafeBufferPointer { SparseCodes.nonzeros(of: $0.baseAddress!, rows: rows, width: width, threads: 3) }
             XCTAssertEqual(codes.dense().values, m, "\(rows)x\(width)")
             XCTAssertEqual(codes.nonzeroCount, m.filter { $0 != 0 }.count)

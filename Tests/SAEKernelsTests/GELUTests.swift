@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 import _SAEKernelsAVX512
 
 /// `GELU.forward` / `GELU.backward` against the naive twins and Double-precision math.
@@ -61,7 +63,7 @@ final class GELUTests: XCTestCase {
 
     /// Inputs: normal with scale 3 plus a fixed set of edge values, `n` in all.
     private func inputs(_ n: Int, seed: UInt64) -> [Float] {
-        var rng = TestRNG(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var x = randomArray(n, &rng, scale: 3)
         let edges: [Float] = [0, -0.0, 1e-30, -1e-30, 5.5, -5.5, 8, -8, 12, -12, 30, -30]
         for (i, e) in edges.enumerated() where i < n { x[(i * 7919) % n] = e }
@@ -76,13 +78,13 @@ final class GELUTests: XCTestCase {
                 let exact = x.map { geluDouble(Double($0), v) }
                 // Fast vs Double: the tanh variant has no cancellation (xtol only for u's rounding).
                 let xtolFast = v == .exact ? 6e-8 : 2e-8, rtolFast = v == .exact ? 2e-7 : 4e-7
-                KernelCheck.assertClose(fast, exact, tolerance: { xtolFast * Double(Swift.abs(x[$0])) + 1e-30 },
-                                        rtol: rtolFast, "fast \(v) vs Double, n=\(n)")
-                KernelCheck.assertClose(twin, exact, tolerance: { 1e-7 * Double(Swift.abs(x[$0])) + 1e-30 },
-                                        rtol: 2e-7, "twin \(v) vs Double, n=\(n)")
-                KernelCheck.assertClose(fast, twin.map(Double.init),
-                                        tolerance: { 1.2e-7 * Double(Swift.abs(x[$0])) + 1e-30 },
-                                        rtol: 3e-7, "fast \(v) vs twin, n=\(n)")
+                assertClose(fast, exact, atol: { xtolFast * Double(Swift.abs(x[$0])) + 1e-30 },
+                            rtol: rtolFast, "fast \(v) vs Double, n=\(n)")
+                assertClose(twin, exact, atol: { 1e-7 * Double(Swift.abs(x[$0])) + 1e-30 },
+                            rtol: 2e-7, "twin \(v) vs Double, n=\(n)")
+                assertClose(fast, twin.map(Double.init),
+                            atol: { 1.2e-7 * Double(Swift.abs(x[$0])) + 1e-30 },
+                            rtol: 3e-7, "fast \(v) vs twin, n=\(n)")
             }
         }
     }
@@ -90,19 +92,19 @@ final class GELUTests: XCTestCase {
     func testBackwardMatchesTwinAndDouble() {
         for n in KernelCheck.sizes + [40_000] {
             let x = inputs(n, seed: UInt64(n) + 100)
-            var rng = TestRNG(seed: UInt64(n) + 200)
+            var rng = SeededRandom(seed: UInt64(n) + 200)
             let dy = randomArray(n, &rng)
             for v in variants {
                 let fast = backward(x, dy, v, threads: 2), twin = backward(x, dy, v, twin: true)
                 let exact = x.indices.map { Double(dy[$0]) * geluDerivativeDouble(Double(x[$0]), v) }
                 // gelu'(x) is O(1): absolute error scaled by |dy| (1 + |x|).
                 let tol: (Int) -> Double = { Double(Swift.abs(dy[$0])) * (1 + Double(Swift.abs(x[$0]))) }
-                KernelCheck.assertClose(fast, exact, tolerance: { 8e-8 * tol($0) + 1e-30 },
-                                        rtol: 1.5e-7, "fast \(v)' vs Double, n=\(n)")
-                KernelCheck.assertClose(twin, exact, tolerance: { 1e-7 * tol($0) + 1e-30 },
-                                        rtol: 2e-7, "twin \(v)' vs Double, n=\(n)")
-                KernelCheck.assertClose(fast, twin.map(Double.init), tolerance: { 1.5e-7 * tol($0) + 1e-30 },
-                                        rtol: 2.5e-7, "fast \(v)' vs twin, n=\(n)")
+                assertClose(fast, exact, atol: { 8e-8 * tol($0) + 1e-30 },
+                            rtol: 1.5e-7, "fast \(v)' vs Double, n=\(n)")
+                assertClose(twin, exact, atol: { 1e-7 * tol($0) + 1e-30 },
+                            rtol: 2e-7, "twin \(v)' vs Double, n=\(n)")
+                assertClose(fast, twin.map(Double.init), atol: { 1.5e-7 * tol($0) + 1e-30 },
+                            rtol: 2.5e-7, "fast \(v)' vs twin, n=\(n)")
             }
         }
     }
@@ -123,26 +125,26 @@ final class GELUTests: XCTestCase {
     func testThreadCountsAndInPlaceAreBitwiseIdentical() {
         let n = 100_003
         let x = inputs(n, seed: 42)
-        var rng = TestRNG(seed: 43)
+        var rng = SeededRandom(seed: 43)
         let dy = randomArray(n, &rng)
         for v in variants {
             let y1 = forward(x, v, threads: 1), d1 = backward(x, dy, v, threads: 1)
             for t in [2, 3] {
-                KernelCheck.assertBitwiseEqual(forward(x, v, threads: t), y1, "\(v) forward threads=\(t)")
-                KernelCheck.assertBitwiseEqual(backward(x, dy, v, threads: t), d1, "\(v) backward threads=\(t)")
+                assertBitwiseEqual(forward(x, v, threads: t), y1, "\(v) forward threads=\(t)")
+                assertBitwiseEqual(backward(x, dy, v, threads: t), d1, "\(v) backward threads=\(t)")
             }
             var inPlace = x
             inPlace.withUnsafeMutableBufferPointer { p in
                 GELU.forward(p.baseAddress!, p.baseAddress!, count: n, variant: v, threads: 3)
             }
-            KernelCheck.assertBitwiseEqual(inPlace, y1, "\(v) forward in place")
+            assertBitwiseEqual(inPlace, y1, "\(v) forward in place")
             var dInPlace = dy
             x.withUnsafeBufferPointer { xp in
                 dInPlace.withUnsafeMutableBufferPointer { p in
                     GELU.backward(xp.baseAddress!, p.baseAddress!, p.baseAddress!, count: n, variant: v, threads: 2)
                 }
             }
-            KernelCheck.assertBitwiseEqual(dInPlace, d1, "\(v) backward in place")
+            assertBitwiseEqual(dInPlace, d1, "\(v) backward in place")
         }
     }
 

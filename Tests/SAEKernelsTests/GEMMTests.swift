@@ -1,5 +1,7 @@
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// Parity of `GEMM.multiply` (every micro-kernel this CPU runs) against `Reference.gemm`
 /// and Double-precision math, on edge shapes around MR, NR, KC, MC and NC.
@@ -23,7 +25,7 @@ final class GEMMTests: XCTestCase {
     struct Inputs { var a: [Float], b: [Float], c: [Float], bias: [Float] }
 
     func makeInputs(_ p: Problem, seed: UInt64) -> Inputs {
-        var rng = TestRNG(seed: seed)
+        var rng = SeededRandom(seed: seed)
         return Inputs(a: randomArray(p.aCount, &rng), b: randomArray(p.bCount, &rng),
                       c: randomArray(p.m * p.ldc, &rng), bias: randomArray(p.n, &rng))
     }
@@ -77,15 +79,15 @@ final class GEMMTests: XCTestCase {
         let x = makeInputs(p, seed: seed)
         let (want, tol, wantPre) = expected(p, x, bias: bias, relu: relu)
         let got = runFast(p, x, kernel: kernel, threads: threads, bias: bias, relu: relu, pre: pre)
-        KernelCheck.assertClose(got.c, want, tolerance: { tol[$0] }, rtol: 0,
-                                "\(kernel) \(p.label) bias=\(bias) relu=\(relu)", file: file, line: line)
+        assertClose(got.c, want, atol: { tol[$0] }, rtol: 0,
+                    "\(kernel) \(p.label) bias=\(bias) relu=\(relu)", file: file, line: line)
         if pre {
             var gotPre: [Float] = [], wantP: [Double] = [], tolP: [Double] = []
             for i in 0..<p.m { for j in 0..<p.n {
                 gotPre.append(got.pre[i * p.ldc + j]); wantP.append(wantPre[i * p.ldc + j]); tolP.append(tol[i * p.ldc + j])
             }}
-            KernelCheck.assertClose(gotPre, wantP, tolerance: { tolP[$0] }, rtol: 0,
-                                    "\(kernel) pre-activations \(p.label)", file: file, line: line)
+            assertClose(gotPre, wantP, atol: { tolP[$0] }, rtol: 0,
+                        "\(kernel) pre-activations \(p.label)", file: file, line: line)
         }
     }
 
@@ -218,7 +220,7 @@ final class GEMMTests: XCTestCase {
                     let one = runFast(p, x, kernel: kernel, threads: 1, bias: true, relu: true).c
                     for t in [2, 3] {
                         let many = runFast(p, x, kernel: kernel, threads: t, bias: true, relu: true).c
-                        KernelCheck.assertBitwiseEqual(many, one, "\(kernel) \(p.label) threads=\(t)")
+                        assertBitwiseEqual(many, one, "\(kernel) \(p.label) threads=\(t)")
                     }
                 }
             }
@@ -250,7 +252,7 @@ final class GEMMTests: XCTestCase {
                                        epilogue: GEMMEpilogue(columnBias: bi.baseAddress, relu: true))
                     }
                 }}}
-                KernelCheck.assertClose(c, want, tolerance: { tol[$0] }, rtol: 0, "Reference.gemm \(p.label)")
+                assertClose(c, want, atol: { tol[$0] }, rtol: 0, "Reference.gemm \(p.label)")
             }
         }
     }

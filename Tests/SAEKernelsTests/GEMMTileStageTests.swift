@@ -1,5 +1,7 @@
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// The tile-level GEMM epilogue stages: the streaming row top-k (`rowTopK`) against
 /// `TopK.select` on the dense product, and the fused GELU against a GEMM then
@@ -10,9 +12,9 @@ final class GEMMTileStageTests: XCTestCase {
 
     /// Random inputs; with `coarse`, small integers, so that products tie often.
     func inputs(_ p: Problem, seed: UInt64, coarse: Bool = false) -> GEMMTests.Inputs {
-        var rng = TestRNG(seed: seed)
+        var rng = SeededRandom(seed: seed)
         func array(_ n: Int) -> [Float] {
-            (0..<n).map { _ in coarse ? Float(rng.int(5)) - 2 : rng.uniform(-1, 1) }
+            (0..<n).map { _ in coarse ? Float(rng.int(below: 5)) - 2 : rng.uniform(-1, 1) }
         }
         return GEMMTests.Inputs(a: array(p.aCount), b: array(p.bCount), c: array(p.m * p.ldc), bias: array(p.n))
     }
@@ -65,8 +67,8 @@ final class GEMMTileStageTests: XCTestCase {
             let got = streamedTopK(p, x, kernel: kernel, k: k, threads: threads)
             XCTAssertEqual(got.indices, want.indices, "\(kernel) \(p.label) k=\(k) threads=\(threads) coarse=\(coarse)",
                            file: file, line: line)
-            KernelCheck.assertBitwiseEqual(got.values, want.values, "\(kernel) \(p.label) k=\(k) threads=\(threads)",
-                                           file: file, line: line)
+            assertBitwiseEqual(got.values, want.values, "\(kernel) \(p.label) k=\(k) threads=\(threads)",
+                               file: file, line: line)
         }
     }
 
@@ -114,7 +116,7 @@ final class GEMMTileStageTests: XCTestCase {
             let want = expectedTopK(dense(p, x, kernel: kernel, bias: true), p, k: 8)
             let got = streamedTopK(p, x, kernel: kernel, k: 8, threads: 2, candidates: candidates)
             XCTAssertEqual(got.indices, want.indices, "m=\(m)")
-            KernelCheck.assertBitwiseEqual(got.values, want.values, "m=\(m)")
+            assertBitwiseEqual(got.values, want.values, "m=\(m)")
         }
     }
 
@@ -158,9 +160,9 @@ final class GEMMTileStageTests: XCTestCase {
                                               threads: threads, kernel: kernel)
                             }}
                         }}}
-                        KernelCheck.assertBitwiseEqual(c, want, "\(kernel) \(variant) m=\(m) n=\(n) k=\(k) threads=\(threads)")
+                        assertBitwiseEqual(c, want, "\(kernel) \(variant) m=\(m) n=\(n) k=\(k) threads=\(threads)")
                         if k > 0 {
-                            KernelCheck.assertBitwiseEqual(gotPre, pre, "\(kernel) pre \(variant) m=\(m) n=\(n) k=\(k)")
+                            assertBitwiseEqual(gotPre, pre, "\(kernel) pre \(variant) m=\(m) n=\(n) k=\(k)")
                         }
                     }
                 }

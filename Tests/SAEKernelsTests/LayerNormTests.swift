@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// `LayerNorm.forward` against its naive twin (Double statistics) and Double math.
 final class LayerNormTests: XCTestCase {
@@ -45,7 +47,7 @@ final class LayerNormTests: XCTestCase {
 
     /// Rows with a random offset in [-5, 5] and a random scale in [0.5, 3].
     private func inputs(rows: Int, d: Int, seed: UInt64) -> [Float] {
-        var rng = TestRNG(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var x = [Float]()
         for _ in 0..<rows {
             let offset = rng.uniform(-5, 5), scale = rng.uniform(0.5, 3)
@@ -81,7 +83,7 @@ final class LayerNormTests: XCTestCase {
         for d in KernelCheck.sizes.filter({ $0 > 0 }) + [768] {
             for rows in [0, 1, 5] {
                 let x = inputs(rows: rows, d: d, seed: UInt64(d * 10 + rows))
-                var rng = TestRNG(seed: UInt64(d))
+                var rng = SeededRandom(seed: UInt64(d))
                 let w = (0..<d).map { _ in 1 + 0.3 * rng.normal() }
                 let b = (0..<d).map { _ in 0.3 * rng.normal() }
                 for (weight, bias) in [(w, b), (nil, nil), (w, nil), (nil, b)] as [([Float]?, [Float]?)] {
@@ -92,15 +94,15 @@ final class LayerNormTests: XCTestCase {
                     let yScale: (Int) -> Double = {
                         4e-7 * (Double(Swift.abs(weight?[$0 % d] ?? 1)) + Double(Swift.abs(bias?[$0 % d] ?? 0)))
                     }
-                    KernelCheck.assertClose(fast.y, exact.y, tolerance: yScale, rtol: 4e-7, "fast y " + what)
-                    KernelCheck.assertClose(fast.normalized, exact.normalized, rtol: 4e-7, atol: 4e-7,
-                                            "fast xhat " + what)
-                    KernelCheck.assertClose(fast.mean, exact.mean, rtol: 2e-7, atol: 2e-7, "fast mean " + what)
-                    KernelCheck.assertClose(fast.rstd, exact.rstd, rtol: 4e-7, atol: 0, "fast rstd " + what)
-                    KernelCheck.assertClose(twin.y, exact.y, rtol: 1e-7, atol: 1e-30, "twin y " + what)
-                    KernelCheck.assertClose(twin.normalized, exact.normalized, rtol: 1e-7, atol: 1e-30,
-                                            "twin xhat " + what)
-                    KernelCheck.assertClose(fast.y, twin.y.map(Double.init), tolerance: yScale, rtol: 4e-7, "fast vs twin y " + what)
+                    assertClose(fast.y, exact.y, atol: yScale, rtol: 4e-7, "fast y " + what)
+                    assertClose(fast.normalized, exact.normalized, atol: 4e-7, rtol: 4e-7,
+                                "fast xhat " + what)
+                    assertClose(fast.mean, exact.mean, atol: 2e-7, rtol: 2e-7, "fast mean " + what)
+                    assertClose(fast.rstd, exact.rstd, atol: 0, rtol: 4e-7, "fast rstd " + what)
+                    assertClose(twin.y, exact.y, atol: 1e-30, rtol: 1e-7, "twin y " + what)
+                    assertClose(twin.normalized, exact.normalized, atol: 1e-30, rtol: 1e-7,
+                                "twin xhat " + what)
+                    assertClose(fast.y, twin.y.map(Double.init), atol: yScale, rtol: 4e-7, "fast vs twin y " + what)
                 }
             }
         }
@@ -110,19 +112,19 @@ final class LayerNormTests: XCTestCase {
     /// `xhat` accurate to `1e-6` although `x` itself only carries about 8 bits of the noise.
     func testLargeOffsetRowsStayAccurate() {
         let rows = 4, d = 1021
-        var rng = TestRNG(seed: 99)
+        var rng = SeededRandom(seed: 99)
         let x = (0..<(rows * d)).map { _ in 1000 + 0.01 * rng.normal() }
         let fast = run(x, rows: rows, d: d, weight: nil, bias: nil, eps: 0)
         let exact = layerNormDouble(x, rows: rows, d: d, weight: nil, bias: nil, eps: 0)
-        KernelCheck.assertClose(fast.normalized, exact.normalized, rtol: 1e-6, atol: 1e-6, "offset 1000 xhat")
-        KernelCheck.assertClose(fast.rstd, exact.rstd, rtol: 1e-6, atol: 0, "offset 1000 rstd")
+        assertClose(fast.normalized, exact.normalized, atol: 1e-6, rtol: 1e-6, "offset 1000 xhat")
+        assertClose(fast.rstd, exact.rstd, atol: 0, rtol: 1e-6, "offset 1000 rstd")
     }
 
     /// d = 1 and constant rows: variance 0, `xhat = 0`, `y = bias`, `rstd = 1/sqrt(eps)`.
     func testConstantRows() {
         let d = 17
         let x = [Float](repeating: 3.25, count: 2 * d) + [Float](repeating: -7, count: 1)
-        var rng = TestRNG(seed: 5)
+        var rng = SeededRandom(seed: 5)
         let b = (0..<d).map { _ in rng.normal() }
         let out = run(Array(x[0..<(2 * d)]), rows: 2, d: d, weight: b, bias: b, eps: 1e-5)
         XCTAssertEqual(out.normalized, [Float](repeating: 0, count: 2 * d))
@@ -137,14 +139,14 @@ final class LayerNormTests: XCTestCase {
     func testThreadCountsAndInPlaceAreBitwiseIdentical() {
         let rows = 257, d = 1021
         let x = inputs(rows: rows, d: d, seed: 7)
-        var rng = TestRNG(seed: 8)
+        var rng = SeededRandom(seed: 8)
         let w = (0..<d).map { _ in 1 + 0.3 * rng.normal() }, b = (0..<d).map { _ in rng.normal() }
         let one = run(x, rows: rows, d: d, weight: w, bias: b, threads: 1)
         for t in [2, 3] {
             let other = run(x, rows: rows, d: d, weight: w, bias: b, threads: t)
-            KernelCheck.assertBitwiseEqual(other.y, one.y, "y threads=\(t)")
-            KernelCheck.assertBitwiseEqual(other.normalized, one.normalized, "xhat threads=\(t)")
-            KernelCheck.assertBitwiseEqual(other.mean + other.rstd, one.mean + one.rstd, "stats threads=\(t)")
+            assertBitwiseEqual(other.y, one.y, "y threads=\(t)")
+            assertBitwiseEqual(other.normalized, one.normalized, "xhat threads=\(t)")
+            assertBitwiseEqual(other.mean + other.rstd, one.mean + one.rstd, "stats threads=\(t)")
         }
         var inPlace = x
         w.withUnsafeBufferPointer { wp in
@@ -155,6 +157,6 @@ final class LayerNormTests: XCTestCase {
                 }
             }
         }
-        KernelCheck.assertBitwiseEqual(inPlace, one.y, "in place")
+        assertBitwiseEqual(inPlace, one.y, "in place")
     }
 }

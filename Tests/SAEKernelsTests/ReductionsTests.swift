@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// `Reductions` against the naive twins (Double sums) and Double math; integer results
 /// must match exactly, and every result must be bitwise identical across thread counts.
@@ -8,7 +10,7 @@ final class ReductionsTests: XCTestCase {
 
     /// ReLU-like activations: about half exact zeros, a few `-0` and tiny values.
     private func activations(rows: Int, n: Int, seed: UInt64) -> [Float] {
-        var rng = TestRNG(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var x = randomArray(rows * n, &rng, scale: 2).map { max($0, 0) }
         for i in stride(from: 3, to: x.count, by: 37) { x[i] = -0.0 }
         for i in stride(from: 5, to: x.count, by: 41) { x[i] = 1e-30 }
@@ -44,12 +46,12 @@ final class ReductionsTests: XCTestCase {
                         let l1Twin = floats(rows) { Reference.rowL1(s, rows: rows, n: n, sums: $0) }
                         let l2Exact = (0..<rows).map { r in (0..<n).reduce(0.0) { $0 + Double(s[r * n + $1]) * Double(s[r * n + $1]) }.squareRoot() }
                         let l1Exact = (0..<rows).map { r in (0..<n).reduce(0.0) { $0 + Double(s[r * n + $1].magnitude) } }
-                        KernelCheck.assertClose(l2, l2Exact, rtol: 3e-7, atol: 0, "L2 fast vs Double " + what)
-                        KernelCheck.assertClose(l2Twin, l2Exact, rtol: 6e-8, atol: 0, "L2 twin vs Double " + what)
-                        KernelCheck.assertClose(l2, l2Twin, rtol: 3e-7, atol: 0, "L2 fast vs twin " + what)
-                        KernelCheck.assertClose(l1, l1Exact, rtol: 3e-7, atol: 0, "L1 fast vs Double " + what)
-                        KernelCheck.assertClose(l1Twin, l1Exact, rtol: 6e-8, atol: 0, "L1 twin vs Double " + what)
-                        KernelCheck.assertClose(l1, l1Twin, rtol: 3e-7, atol: 0, "L1 fast vs twin " + what)
+                        assertClose(l2, l2Exact, atol: 0, rtol: 3e-7, "L2 fast vs Double " + what)
+                        assertClose(l2Twin, l2Exact, atol: 0, rtol: 6e-8, "L2 twin vs Double " + what)
+                        assertClose(l2, l2Twin, atol: 0, rtol: 3e-7, "L2 fast vs twin " + what)
+                        assertClose(l1, l1Exact, atol: 0, rtol: 3e-7, "L1 fast vs Double " + what)
+                        assertClose(l1Twin, l1Exact, atol: 0, rtol: 6e-8, "L1 twin vs Double " + what)
+                        assertClose(l1, l1Twin, atol: 0, rtol: 3e-7, "L1 fast vs twin " + what)
 
                         let l0 = ints(.init(repeating: -1, count: rows)) { Reductions.rowL0(x, rows: rows, n: n, counts: $0, threads: 2) }
                         let l0Twin = ints(.init(repeating: -1, count: rows)) { Reference.rowL0(x, rows: rows, n: n, counts: $0) }
@@ -133,7 +135,7 @@ final class ReductionsTests: XCTestCase {
     func testReconstructionStatisticsMatchTwinAndDouble() {
         for d in KernelCheck.sizes.filter({ $0 > 0 }) + [512] {
             for rows in [1, 7, 300] {
-                var rng = TestRNG(seed: UInt64(d * 13 + rows))
+                var rng = SeededRandom(seed: UInt64(d * 13 + rows))
                 let offsets = (0..<d).map { _ in 5 + rng.uniform(-3, 3) }
                 let x = (0..<(rows * d)).map { offsets[$0 % d] + rng.normal() }
                 let xHat = x.map { $0 + 0.3 * rng.normal() }
@@ -171,7 +173,7 @@ final class ReductionsTests: XCTestCase {
     /// statistics are the identity.
     func testReconstructionStatisticsMerge() {
         let d = 37
-        var rng = TestRNG(seed: 3)
+        var rng = SeededRandom(seed: 3)
         let x = randomArray(500 * d, &rng), xHat = x.map { $0 + 0.1 * rng.normal() }
         let whole = statistics(x, xHat, rows: 500, d: d)
         var merged = ReconstructionStatistics(d: d)
@@ -195,7 +197,7 @@ final class ReductionsTests: XCTestCase {
     func testThreadCountsAreBitwiseIdentical() {
         let rows = 1000, n = 509
         let x = activations(rows: rows, n: n, seed: 21)
-        var rng = TestRNG(seed: 22)
+        var rng = SeededRandom(seed: 22)
         let xHat = x.map { $0 + 0.2 * rng.normal() }
         x.withUnsafeBufferPointer { xp in
             let p = xp.baseAddress!
@@ -205,8 +207,8 @@ final class ReductionsTests: XCTestCase {
             let fire = ints(.init(repeating: 0, count: n)) { Reductions.addFireCounts(p, rows: rows, n: n, counts: $0, threads: 1) }
             let stats = statistics(x, xHat, rows: rows, d: n, threads: 1)
             for t in [2, 3] {
-                KernelCheck.assertBitwiseEqual(floats(rows) { Reductions.rowL2Norms(p, rows: rows, d: n, norms: $0, threads: t) }, l2, "L2 threads=\(t)")
-                KernelCheck.assertBitwiseEqual(floats(rows) { Reductions.rowL1(p, rows: rows, n: n, sums: $0, threads: t) }, l1, "L1 threads=\(t)")
+                assertBitwiseEqual(floats(rows) { Reductions.rowL2Norms(p, rows: rows, d: n, norms: $0, threads: t) }, l2, "L2 threads=\(t)")
+                assertBitwiseEqual(floats(rows) { Reductions.rowL1(p, rows: rows, n: n, sums: $0, threads: t) }, l1, "L1 threads=\(t)")
                 XCTAssertEqual(ints(.init(repeating: 0, count: rows)) { Reductions.rowL0(p, rows: rows, n: n, counts: $0, threads: t) }, l0)
                 XCTAssertEqual(ints(.init(repeating: 0, count: n)) { Reductions.addFireCounts(p, rows: rows, n: n, counts: $0, threads: t) }, fire)
                 XCTAssertEqual(statistics(x, xHat, rows: rows, d: n, threads: t), stats, "statistics threads=\(t)")

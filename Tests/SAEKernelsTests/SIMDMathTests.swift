@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// Accuracy of the vectorised `exp`, `erf`, `tanh` against Double-precision libm, and
 /// parity of the buffer entry points with their naive twins (libm Float functions).
@@ -21,7 +23,7 @@ final class SIMDMathTests: XCTestCase {
 
     /// Evenly spaced points on `[lo, hi]` plus random points, `n` of each.
     private func sweep(_ lo: Float, _ hi: Float, _ n: Int, seed: UInt64) -> [Float] {
-        var rng = TestRNG(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var xs = (0..<n).map { lo + (hi - lo) * Float($0) / Float(n - 1) }
         xs += (0..<n).map { _ in rng.uniform(lo, hi) }
         return xs
@@ -31,7 +33,7 @@ final class SIMDMathTests: XCTestCase {
     private func maxUlp(_ xs: [Float], _ got: [Float], _ want: (Double) -> Double) -> (ulp: Double, at: Float) {
         var worst = (ulp: 0.0, at: Float(0))
         for i in xs.indices {
-            let e = KernelCheck.ulpError(got[i], want(Double(xs[i])))
+            let e = Closeness.ulpError(got[i], want(Double(xs[i])))
             if e > worst.ulp { worst = (e, xs[i]) }
         }
         return worst
@@ -122,7 +124,7 @@ final class SIMDMathTests: XCTestCase {
     /// Every size, including partial tails: the buffer entry points agree with the libm
     /// twins within the accuracy above, and with the per-vector functions bitwise.
     func testBufferEntryPointsMatchTwinsForAllSizes() {
-        var rng = TestRNG(seed: 7)
+        var rng = SeededRandom(seed: 7)
         typealias BufferFunction = (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
         let cases: [(String, BufferFunction, BufferFunction, (SIMD8<Float>) -> SIMD8<Float>, Double, Double)] = [
             ("exp", { SIMDMath.exp($0, $1, count: $2) }, { Reference.exp($0, $1, count: $2) },
@@ -136,7 +138,7 @@ final class SIMDMathTests: XCTestCase {
             let xs = randomArray(n, &rng, scale: 3)
             for (name, fast, twin, vector, rtol, atol) in cases {
                 let got = apply(xs, fast)
-                KernelCheck.assertClose(got, apply(xs, twin), rtol: rtol, atol: atol, "\(name) n=\(n)")
+                assertClose(got, apply(xs, twin), atol: atol, rtol: rtol, "\(name) n=\(n)")
                 // Per-vector function on zero-padded vectors gives the same bits.
                 var perVector = [Float]()
                 var i = 0
@@ -147,7 +149,7 @@ final class SIMDMathTests: XCTestCase {
                     for k in 0..<min(8, n - i) { perVector.append(y[k]) }
                     i += 8
                 }
-                KernelCheck.assertBitwiseEqual(got, perVector, "\(name) n=\(n) per-vector")
+                assertBitwiseEqual(got, perVector, "\(name) n=\(n) per-vector")
             }
         }
     }

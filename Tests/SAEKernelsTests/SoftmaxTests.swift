@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// `Softmax.forwardInPlace`, `logSumExp`, `crossEntropy` against their naive twins (Double
 /// inside) and against Double math written without the max subtraction.
@@ -67,17 +69,17 @@ final class SoftmaxTests: XCTestCase {
     func testSoftmaxMatchesTwinAndDouble() {
         for n in KernelCheck.sizes {
             for rows in [0, 1, 5] {
-                var rng = TestRNG(seed: UInt64(n * 10 + rows))
+                var rng = SeededRandom(seed: UInt64(n * 10 + rows))
                 let x = randomArray(rows * n, &rng, scale: 3)
-                let lengths = (0..<rows).map { r in r == 0 ? n : r == 1 ? 0 : rng.int(n + 1) }
+                let lengths = (0..<rows).map { r in r == 0 ? n : r == 1 ? 0 : rng.int(below: n + 1) }
                 for l in [nil, lengths] as [[Int]?] {
                     let what = "rows=\(rows) n=\(n) masked=\(l != nil)"
                     let fast = softmax(x, rows: rows, n: n, lengths: l)
                     let twin = softmax(x, rows: rows, n: n, lengths: l, twin: true)
                     let exact = softmaxDouble(x, rows: rows, n: n, lengths: l)
-                    KernelCheck.assertClose(fast, exact, rtol: 2e-6, atol: 1e-30, "fast vs Double " + what)
-                    KernelCheck.assertClose(twin, exact, rtol: 1.2e-7, atol: 1e-30, "twin vs Double " + what)
-                    KernelCheck.assertClose(fast, twin, rtol: 2e-6, atol: 1e-30, "fast vs twin " + what)
+                    assertClose(fast, exact, atol: 1e-30, rtol: 2e-6, "fast vs Double " + what)
+                    assertClose(twin, exact, atol: 1e-30, rtol: 1.2e-7, "twin vs Double " + what)
+                    assertClose(fast, twin, atol: 1e-30, rtol: 2e-6, "fast vs twin " + what)
                     for r in 0..<rows {
                         let length = l?[r] ?? n
                         XCTAssertTrue(fast[(r * n + length)..<(r * n + n)].allSatisfy { $0 == 0 }, "masked tail " + what)
@@ -90,29 +92,29 @@ final class SoftmaxTests: XCTestCase {
     /// Logits far from 0 (1000 + N(0, 1), and -1000 + ...): no overflow, shift invariance.
     func testSoftmaxLargeLogitsAreStable() {
         let rows = 3, n = 127
-        var rng = TestRNG(seed: 11)
+        var rng = SeededRandom(seed: 11)
         let base = randomArray(rows * n, &rng)
         for offset: Float in [1000, -1000, 80, -80] {
             let fast = softmax(base.map { $0 + offset }, rows: rows, n: n, lengths: nil)
             let reference = softmaxDouble(base, rows: rows, n: n, lengths: nil)
             // x + offset is rounded to Float: ulp(1000) = 6e-5 of relative error in e^x.
             let rtol: Double = Swift.abs(offset) > 100 ? 2e-4 : 1e-5
-            KernelCheck.assertClose(fast, reference, rtol: rtol, atol: 1e-30, "offset \(offset)")
+            assertClose(fast, reference, atol: 1e-30, rtol: rtol, "offset \(offset)")
         }
     }
 
     func testSoftmaxThreadCountsAreBitwiseIdentical() {
         let rows = 300, n = 1021
-        var rng = TestRNG(seed: 12)
+        var rng = SeededRandom(seed: 12)
         let x = randomArray(rows * n, &rng, scale: 4)
         let lengths = (0..<rows).map { min(n, $0 * 4) }
         let one = softmax(x, rows: rows, n: n, lengths: lengths, threads: 1)
         for t in [2, 3] {
-            KernelCheck.assertBitwiseEqual(softmax(x, rows: rows, n: n, lengths: lengths, threads: t), one, "threads=\(t)")
+            assertBitwiseEqual(softmax(x, rows: rows, n: n, lengths: lengths, threads: t), one, "threads=\(t)")
         }
         let lse1 = logSumExp(x, rows: rows, n: n, threads: 1)
         for t in [2, 3] {
-            KernelCheck.assertBitwiseEqual(logSumExp(x, rows: rows, n: n, threads: t), lse1, "lse threads=\(t)")
+            assertBitwiseEqual(logSumExp(x, rows: rows, n: n, threads: t), lse1, "lse threads=\(t)")
         }
     }
 
@@ -121,9 +123,9 @@ final class SoftmaxTests: XCTestCase {
     func testLogSumExpAndCrossEntropyMatchTwinAndDouble() {
         for vocab in KernelCheck.sizes.filter({ $0 > 0 }) + [50257] {
             let rows = vocab > 10_000 ? 2 : 5
-            var rng = TestRNG(seed: UInt64(vocab))
+            var rng = SeededRandom(seed: UInt64(vocab))
             let x = randomArray(rows * vocab, &rng, scale: 4)
-            let targets = (0..<rows).map { _ in Int32(rng.int(vocab)) }
+            let targets = (0..<rows).map { _ in Int32(rng.int(below: vocab)) }
             // Double math without max subtraction.
             var lseExact = [Double](), ceExact = [Double]()
             for r in 0..<rows {
@@ -133,14 +135,14 @@ final class SoftmaxTests: XCTestCase {
             }
             let what = "rows=\(rows) vocab=\(vocab)"
             let lseFast = logSumExp(x, rows: rows, n: vocab), lseTwin = logSumExp(x, rows: rows, n: vocab, twin: true)
-            KernelCheck.assertClose(lseFast, lseExact, rtol: 2.5e-7, atol: 5e-7, "lse fast vs Double " + what)
-            KernelCheck.assertClose(lseTwin, lseExact, rtol: 1e-7, atol: 1e-12, "lse twin vs Double " + what)
-            KernelCheck.assertClose(lseFast, lseTwin, rtol: 2.5e-7, atol: 5e-7, "lse fast vs twin " + what)
+            assertClose(lseFast, lseExact, atol: 5e-7, rtol: 2.5e-7, "lse fast vs Double " + what)
+            assertClose(lseTwin, lseExact, atol: 1e-12, rtol: 1e-7, "lse twin vs Double " + what)
+            assertClose(lseFast, lseTwin, atol: 5e-7, rtol: 2.5e-7, "lse fast vs twin " + what)
             let ceFast = crossEntropy(x, rows: rows, vocab: vocab, targets: targets)
             let ceTwin = crossEntropy(x, rows: rows, vocab: vocab, targets: targets, twin: true)
-            KernelCheck.assertClose(ceFast, ceExact, rtol: 2.5e-7, atol: 5e-7, "ce fast vs Double " + what)
-            KernelCheck.assertClose(ceTwin, ceExact, rtol: 1e-7, atol: 1e-12, "ce twin vs Double " + what)
-            KernelCheck.assertClose(ceFast, ceTwin, rtol: 2.5e-7, atol: 5e-7, "ce fast vs twin " + what)
+            assertClose(ceFast, ceExact, atol: 5e-7, rtol: 2.5e-7, "ce fast vs Double " + what)
+            assertClose(ceTwin, ceExact, atol: 1e-12, rtol: 1e-7, "ce twin vs Double " + what)
+            assertClose(ceFast, ceTwin, atol: 5e-7, rtol: 2.5e-7, "ce fast vs twin " + what)
         }
         // Large logits: no overflow; cross-entropy of a dominant target is ~0.
         var logits = [Float](repeating: -50, count: 1021)

@@ -1,12 +1,14 @@
-import XCTest
 import Foundation
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// The sparse backward kernels against their naive twins, Double math, and the dense GEMM
 /// formulation (`dW = F^T G`, `dF = G W^T` restricted to the active entries).
 final class SparseBackwardTests: XCTestCase {
     func testCodeGradientsMatchDoubleAndReference() {
-        var rng = TestRNG(seed: 31)
+        var rng = SeededRandom(seed: 31)
         for d in [1, 7, 8, 9, 16, 17, 33, 130] {
             let width = 40, rows = 19
             let codes = randomCodes(rows: rows, width: width, maxPerRow: 9, &rng)
@@ -24,8 +26,8 @@ final class SparseBackwardTests: XCTestCase {
                 fast.withUnsafeMutableBufferPointer { SparseBackward.codeGradients(codes, outputGradient: gp.baseAddress!, weights: wp.baseAddress!, d: d, into: $0.baseAddress!, threads: 2) }
                 ref.withUnsafeMutableBufferPointer { Reference.codeGradients(codes, outputGradient: gp.baseAddress!, weights: wp.baseAddress!, d: d, into: $0.baseAddress!) }
             }}
-            KernelCheck.assertClose(fast, want, tolerance: { tol[$0] }, rtol: 0, "fast d=\(d)")
-            KernelCheck.assertClose(ref, want, tolerance: { tol[$0] }, rtol: 0, "reference d=\(d)")
+            assertClose(fast, want, atol: { tol[$0] }, rtol: 0, "fast d=\(d)")
+            assertClose(ref, want, atol: { tol[$0] }, rtol: 0, "reference d=\(d)")
         }
     }
 
@@ -49,7 +51,7 @@ final class SparseBackwardTests: XCTestCase {
     }
 
     func testWeightGradientsMatchDoubleAndReference() {
-        var rng = TestRNG(seed: 32)
+        var rng = SeededRandom(seed: 32)
         for d in [1, 7, 8, 9, 16, 17, 65] {
             for maxPerRow in [0, 1, 6, 30] {
                 let width = 37, rows = 29
@@ -68,8 +70,8 @@ final class SparseBackwardTests: XCTestCase {
                 let tolB = (0..<width).map { 4 * Double(count[$0] + 2) * 0x1p-24 * magBias[$0] + 1e-30 }
                 for reference in [false, true] {
                     let (gw, gb) = accumulate(codes, c, x, d: d, start: start, startBias: startBias, threads: 3, reference: reference)
-                    KernelCheck.assertClose(gw, want, tolerance: { tol[$0] }, rtol: 0, "weights d=\(d) per=\(maxPerRow) ref=\(reference)")
-                    KernelCheck.assertClose(gb, wantBias, tolerance: { tolB[$0] }, rtol: 0, "bias d=\(d) per=\(maxPerRow) ref=\(reference)")
+                    assertClose(gw, want, atol: { tol[$0] }, rtol: 0, "weights d=\(d) per=\(maxPerRow) ref=\(reference)")
+                    assertClose(gb, wantBias, atol: { tolB[$0] }, rtol: 0, "bias d=\(d) per=\(maxPerRow) ref=\(reference)")
                 }
             }
         }
@@ -77,7 +79,7 @@ final class SparseBackwardTests: XCTestCase {
 
     /// Same bits for any thread count, including a feature that fires on every row.
     func testSameBitsForAnyThreadCount() {
-        var rng = TestRNG(seed: 33)
+        var rng = SeededRandom(seed: 33)
         let d = 35, width = 200, rows = 900
         var codes = randomCodes(rows: rows, width: width, maxPerRow: 20, &rng)
         // Make latent 7 fire everywhere it is absent: rebuild rows with it appended.
@@ -94,14 +96,14 @@ final class SparseBackwardTests: XCTestCase {
         let one = accumulate(codes, c, x, d: d, start: zero, startBias: zeroB, threads: 1)
         for t in [2, 3, 5] {
             let many = accumulate(codes, c, x, d: d, start: zero, startBias: zeroB, threads: t)
-            KernelCheck.assertBitwiseEqual(many.0, one.0, "weights threads=\(t)")
-            KernelCheck.assertBitwiseEqual(many.1, one.1, "bias threads=\(t)")
+            assertBitwiseEqual(many.0, one.0, "weights threads=\(t)")
+            assertBitwiseEqual(many.1, one.1, "bias threads=\(t)")
         }
     }
 
     /// Sparse decoder gradient equals the dense `F^T G` GEMM.
     func testDecoderGradientEqualsDenseGEMM() {
-        var rng = TestRNG(seed: 34)
+        var rng = SeededRandom(seed: 34)
         let d = 24, width = 64, rows = 45
         let codes = randomCodes(rows: rows, width: width, maxPerRow: 10, &rng)
         let g = randomArray(rows * d, &rng)
@@ -113,11 +115,11 @@ final class SparseBackwardTests: XCTestCase {
             GEMM.multiply(.transposed, .none, m: width, n: d, k: rows, a: fp.baseAddress!, lda: width,
                           b: gp.baseAddress!, ldb: d, c: dp.baseAddress!, ldc: d)
         }}}
-        KernelCheck.assertClose(sparse, dense, rtol: 1e-5, atol: 1e-5, "sparse vs dense decoder gradient")
+        assertClose(sparse, dense, atol: 1e-5, rtol: 1e-5, "sparse vs dense decoder gradient")
     }
 
     func testByFeatureIndexGroupsEntries() {
-        var rng = TestRNG(seed: 35)
+        var rng = SeededRandom(seed: 35)
         let codes = randomCodes(rows: 50, width: 20, maxPerRow: 8, &rng)
         let idx = SparseCodesByFeature(codes)
         XCTAssertEqual(idx.starts.count, 21)
@@ -136,7 +138,7 @@ final class SparseBackwardTests: XCTestCase {
     /// into zeroed gradients; `firingRowsCombination` equals the plain Double loop. All
     /// bitwise, for any thread count.
     func testFusedStepKernelsEqualTheSeparateKernels() {
-        var rng = TestRNG(seed: 34)
+        var rng = SeededRandom(seed: 34)
         for (d, width) in [(1, 29), (8, 29), (9, 29), (33, 29), (9, 600), (64, 3000)] {
             for maxPerRow in [0, 1, 7] {
                 let rows = 21
@@ -196,10 +198,10 @@ final class SparseBackwardTests: XCTestCase {
                     g.withUnsafeBufferPointer { gp in sums.withUnsafeMutableBufferPointer { sp in
                         BatchElementwise.columnSums(gp.baseAddress!, rows: rows, d: d, into: sp.baseAddress!, threads: threads)
                     }}
-                    KernelCheck.assertBitwiseEqual(xHat, wantXHat, "x_hat " + what)
-                    KernelCheck.assertBitwiseEqual(g, wantG, "G " + what)
-                    KernelCheck.assertBitwiseEqual(sums, wantSums, "column sums " + what)
-                    KernelCheck.assertBitwiseEqual(dpre, wantDpre, "dpre " + what)
+                    assertBitwiseEqual(xHat, wantXHat, "x_hat " + what)
+                    assertBitwiseEqual(g, wantG, "G " + what)
+                    assertBitwiseEqual(sums, wantSums, "column sums " + what)
+                    assertBitwiseEqual(dpre, wantDpre, "dpre " + what)
 
                     var gd = [Float](repeating: .nan, count: width * d), ge = gd, biasSums = biasStart
                     var visits = [Int](repeating: 0, count: width)
@@ -228,9 +230,9 @@ final class SparseBackwardTests: XCTestCase {
                     }}}
                     XCTAssertEqual(visits, [Int](repeating: 1, count: width), "every latent once " + what)
                     XCTAssertTrue(blockParts.allSatisfy { $0.count <= 1 }, "a latent block split between threads " + what)
-                    KernelCheck.assertBitwiseEqual(gd, wantDec, "dW_dec " + what)
-                    KernelCheck.assertBitwiseEqual(ge, wantEnc, "dW_enc " + what)
-                    KernelCheck.assertBitwiseEqual(biasSums, wantBias, "b_enc sums " + what)
+                    assertBitwiseEqual(gd, wantDec, "dW_dec " + what)
+                    assertBitwiseEqual(ge, wantEnc, "dW_enc " + what)
+                    assertBitwiseEqual(biasSums, wantBias, "b_enc sums " + what)
 
                     var shift = [Double](repeating: 0.5, count: d)
                     coefficients.withUnsafeBufferPointer { cp in we.withUnsafeBufferPointer { wp in shift.withUnsafeMutableBufferPointer { sp in

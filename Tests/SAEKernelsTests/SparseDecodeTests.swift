@@ -1,5 +1,7 @@
-import XCTest
 @testable import SAEKernels
+import SAETestAssertions
+import SAETestSupport
+import XCTest
 
 /// `SparseDecode.decode` against `Reference.sparseDecode` and Double math. Tolerance per
 /// element: `4 (entries + 2) 2^-24 (|bias| + sum_e |v_e w_e|)`.
@@ -34,7 +36,7 @@ final class SparseDecodeTests: XCTestCase {
     }
 
     func testMatchesDoubleAndReferenceOnSweep() {
-        var rng = TestRNG(seed: 21)
+        var rng = SeededRandom(seed: 21)
         for d in [1, 7, 8, 9, 15, 16, 17, 64, 129] {
             for maxPerRow in [0, 1, 3, 4, 5, 9, 40] {
                 let width = 50
@@ -43,24 +45,24 @@ final class SparseDecodeTests: XCTestCase {
                 let bias: [Float]? = maxPerRow % 2 == 0 ? randomArray(d, &rng) : nil
                 let (want, tol) = exact(codes, w, d, bias)
                 let label = "d=\(d) maxPerRow=\(maxPerRow) bias=\(bias != nil)"
-                KernelCheck.assertClose(decode(codes, w, d, bias, threads: 2), want, tolerance: { tol[$0] }, rtol: 0, "fast \(label)")
-                KernelCheck.assertClose(decode(codes, w, d, bias, threads: 1, reference: true), want, tolerance: { tol[$0] }, rtol: 0, "reference \(label)")
+                assertClose(decode(codes, w, d, bias, threads: 2), want, atol: { tol[$0] }, rtol: 0, "fast \(label)")
+                assertClose(decode(codes, w, d, bias, threads: 1, reference: true), want, atol: { tol[$0] }, rtol: 0, "reference \(label)")
             }
         }
     }
 
     func testSameBitsForAnyThreadCount() {
-        var rng = TestRNG(seed: 22)
+        var rng = SeededRandom(seed: 22)
         let d = 67, width = 300
         let codes = randomCodes(rows: 700, width: width, maxPerRow: 33, &rng)
         let w = randomArray(width * d, &rng), bias = randomArray(d, &rng)
         let one = decode(codes, w, d, bias, threads: 1)
-        for t in [2, 3] { KernelCheck.assertBitwiseEqual(decode(codes, w, d, bias, threads: t), one, "threads=\(t)") }
+        for t in [2, 3] { assertBitwiseEqual(decode(codes, w, d, bias, threads: t), one, "threads=\(t)") }
     }
 
     /// The dense path (GEMM of the dense codes with W) gives the same decode.
     func testEqualsDenseGEMM() {
-        var rng = TestRNG(seed: 23)
+        var rng = SeededRandom(seed: 23)
         let d = 40, width = 90, rows = 31
         let codes = randomCodes(rows: rows, width: width, maxPerRow: 12, &rng)
         let w = randomArray(width * d, &rng)
@@ -71,7 +73,7 @@ final class SparseDecodeTests: XCTestCase {
             GEMM.multiply(.none, .none, m: rows, n: d, k: width, a: fp.baseAddress!, lda: width, b: wp.baseAddress!, ldb: d,
                           c: op.baseAddress!, ldc: d)
         }}}
-        KernelCheck.assertClose(out, want, tolerance: { tol[$0] }, rtol: 0, "dense GEMM decode")
-        KernelCheck.assertClose(decode(codes, w, d, nil, threads: 2), out.map(Double.init), tolerance: { tol[$0] * 2 }, rtol: 0, "sparse vs dense")
+        assertClose(out, want, atol: { tol[$0] }, rtol: 0, "dense GEMM decode")
+        assertClose(decode(codes, w, d, nil, threads: 2), out.map(Double.init), atol: { tol[$0] * 2 }, rtol: 0, "sparse vs dense")
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// Density, top contexts, loss when firing and the ultra-low cluster on planted features
@@ -29,7 +31,7 @@ final class AnalysisDensityTests: XCTestCase {
         var overallSum = 0.0, overallN = 0
         for b in 0..<count { for p in 1..<(length - 1) { overallSum += Double(loss[b, p]); overallN += 1 } }
         XCTAssertEqual(stats.tokens, count * (length - 1))
-        AnalysisCheck.close(stats.overallMeanLoss, overallSum / Double(overallN), atol: 1e-5, "overall loss")
+        assertClose(stats.overallMeanLoss, overallSum / Double(overallN), atol: 1e-5, "overall loss")
 
         let density = FeatureDensity.compute(stats)
         let lossWhenFiring = LossWhenFiring.compute(stats, ultraLowThreshold: 1, lowLossRatio: 100)
@@ -44,7 +46,7 @@ final class AnalysisDensityTests: XCTestCase {
             XCTAssertEqual(stats.fireCounts[j], n, "feature \(j) on token \(t)")
             XCTAssertEqual(density.densities[j], Double(n) / Double(count * (length - 1)))
             XCTAssertEqual(lossWhenFiring.lossTokens[j], lossN)
-            AnalysisCheck.close(lossWhenFiring.meanLoss[j], lossSum / Double(lossN), atol: 1e-5, "loss when firing \(j)")
+            assertClose(lossWhenFiring.meanLoss[j], lossSum / Double(lossN), atol: 1e-5, "loss when firing \(j)")
             // Top contexts: all on the planted token, largest first, window around it.
             let top = FeatureContexts.build(statistics: stats, feature: j, tokenizer: AnalysisFixture.tokenizer,
                                             before: 3, after: 2)
@@ -116,8 +118,8 @@ final class AnalysisDensityTests: XCTestCase {
         let sae = AnalysisFixture.handBuilt(decoderRows: [[1, 0, 0], [2, 0, 0], [0.5, 0, 0], [0, 1, 0]])
         let r = UltraLowClusterGeometry.measure(sae: sae, features: [0, 1, 2, 3], firingRows: [[4, 5], [5], [5, 9], [1]],
                                                 tokenAtRow: { Int32($0 * 10) })
-        for j in 0..<3 { AnalysisCheck.close(r.decoderCosines[j], 3 / 10.0.squareRoot(), atol: 1e-7, "cosine \(j)") }
-        AnalysisCheck.close(r.decoderCosines[3], 1 / 10.0.squareRoot(), atol: 1e-7, "cosine 3")
+        for j in 0..<3 { assertClose(r.decoderCosines[j], 3 / 10.0.squareRoot(), atol: 1e-7, "cosine \(j)") }
+        assertClose(r.decoderCosines[3], 1 / 10.0.squareRoot(), atol: 1e-7, "cosine 3")
         XCTAssertEqual(r.decoderFractionAbove, 0)
         XCTAssertEqual(UltraLowClusterGeometry.measure(sae: sae, features: [0, 1, 2], cosineThreshold: 0.95).encoderFractionAbove, 1)
         XCTAssertEqual(r.largestCoFiringFraction, 0.75)

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// `FeatureAnalysis.run` on the fixture's standard SAE: every part present and consistent,
@@ -25,7 +27,7 @@ final class AnalysisEndToEndTests: XCTestCase {
         XCTAssertGreaterThan(q.lossRecovered, 0.3)
         XCTAssertLessThanOrEqual(q.cleanLoss, q.splicedLoss)
         // L0 is the mean density sum: each firing is counted once in both.
-        AnalysisCheck.close(q.l0, r.density.densities.reduce(0, +), atol: 1e-9, "L0 = Σ density")
+        assertClose(q.l0, r.density.densities.reduce(0, +), atol: 1e-9, "L0 = Σ density")
         XCTAssertEqual(r.decoderSparsity.fveTop1.count, sae.dSae)
         XCTAssertEqual(r.kurtosis.kurtosis.count, sae.dSae)
         XCTAssertEqual(r.nullSpace?.rank, 128)
@@ -46,7 +48,7 @@ final class AnalysisEndToEndTests: XCTestCase {
             let top = card.contexts.top[0]
             XCTAssertEqual(top.activation, card.maxActivation)
             let recomputed = try XCTUnwrap(top.activations?[top.firingIndex], "window activations recomputed")
-            AnalysisCheck.close(Double(recomputed), Double(top.activation), atol: 1e-5, rtol: 1e-5, "recomputed activation")
+            assertClose(Double(recomputed), Double(top.activation), atol: 1e-5, rtol: 1e-5, "recomputed activation")
             XCTAssertEqual(card.logitWeights?.top.count, 10)
             XCTAssertNotNil(card.downstream)
             XCTAssertNotNil(card.bestNeuron)
@@ -95,7 +97,7 @@ final class AnalysisEndToEndTests: XCTestCase {
         XCTAssertEqual(r.features.count, 1)
         XCTAssertNil(r.features[0].downstream)
         // TopK: exactly k active features per token.
-        AnalysisCheck.close(r.summary.quality.l0, 32, atol: 1e-9, "topk L0")
+        assertClose(r.summary.quality.l0, 32, atol: 1e-9, "topk L0")
         XCTAssertEqual(ReportHTMLCheck.problems(ReportWriter.html(r)), [])
         XCTAssertTrue(ReportWriter.html(r).contains("SAE context ends"))
     }

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// Reading a feature: logit weights, neuron correlation, prompt view, downstream effect.
@@ -21,7 +23,7 @@ final class AnalysisFeatureReadingTests: XCTestCase {
             XCTAssertEqual(r.top.map(\.id), order.prefix(10).map { Int32($0) }, "feature \(j) top tokens")
             XCTAssertEqual(r.bottom.map(\.id), order.suffix(10).reversed().map { Int32($0) }, "feature \(j) bottom tokens")
             for t in r.top + r.bottom {
-                AnalysisCheck.close(t.value, logits[Int(t.id)], atol: 1e-4, rtol: 1e-4, "logit weight")
+                assertClose(t.value, logits[Int(t.id)], atol: 1e-4, rtol: 1e-4, "logit weight")
                 XCTAssertEqual(t.token, AnalysisFixture.tokenizer.decode([t.id]))
             }
         }
@@ -69,7 +71,7 @@ final class AnalysisFeatureReadingTests: XCTestCase {
             let all = (0..<dIn).map { pearson(f, $0) }
             let best = all.indices.max { all[$0] < all[$1] }!
             XCTAssertEqual(result.bestNeuron[j], best, "feature \(j)")
-            AnalysisCheck.close(Double(result.correlation[j]), all[best], atol: 1e-5, "correlation \(j)")
+            assertClose(Double(result.correlation[j]), all[best], atol: 1e-5, "correlation \(j)")
         }
         XCTAssertEqual(result.bestNeuron[0], neuron)
         XCTAssertGreaterThan(result.correlation[0], 0.8)
@@ -143,9 +145,9 @@ final class AnalysisFeatureReadingTests: XCTestCase {
             for v in 0..<4096 { meanDelta[v] += (a[v] - s[v]) / Double(examples.count) }
             let next = Int(e.tokens[e.position + 1])
             XCTAssertEqual(r.examples[i].nextToken, Int32(next))
-            AnalysisCheck.close(r.examples[i].nextTokenDelta!, a[next] - s[next], atol: 2e-4, "Δ log p(next)")
+            assertClose(r.examples[i].nextTokenDelta!, a[next] - s[next], atol: 2e-4, "Δ log p(next)")
         }
-        for t in r.mostDecreased + r.mostIncreased { AnalysisCheck.close(t.value, meanDelta[Int(t.id)], atol: 2e-4, "mean Δ") }
+        for t in r.mostDecreased + r.mostIncreased { assertClose(t.value, meanDelta[Int(t.id)], atol: 2e-4, "mean Δ") }
         XCTAssertLessThanOrEqual(r.mostDecreased[0].value, r.mostIncreased[0].value)
 
         // A feature whose decoder row is zero changes nothing at all.

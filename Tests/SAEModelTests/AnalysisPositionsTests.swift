@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// Quality by position, against `ModelLoss` and direct sums; pruning the spike.
@@ -25,9 +27,9 @@ final class AnalysisPositionsTests: XCTestCase {
         }
         for pos in [0, 1, 31, 62] {
             let column = { (g: TokenGrid) in (0..<6).reduce(0.0) { $0 + Double(g[$1, pos]) } / 6 }
-            AnalysisCheck.close(p.cleanLoss[pos], column(ml.cleanLossPerToken), atol: 1e-4, "clean \(pos)")
-            AnalysisCheck.close(p.splicedLoss[pos], column(ml.splicedLossPerToken), atol: 1e-4, "spliced \(pos)")
-            AnalysisCheck.close(p.zeroAblationLoss[pos], column(ml.zeroAblationLossPerToken), atol: 1e-4, "zero \(pos)")
+            assertClose(p.cleanLoss[pos], column(ml.cleanLossPerToken), atol: 1e-4, "clean \(pos)")
+            assertClose(p.splicedLoss[pos], column(ml.splicedLossPerToken), atol: 1e-4, "spliced \(pos)")
+            assertClose(p.zeroAblationLoss[pos], column(ml.zeroAblationLossPerToken), atol: 1e-4, "zero \(pos)")
         }
         XCTAssertEqual(p.splicedLoss[0], p.cleanLoss[0], "not spliced at BOS: the prediction made there is the clean one")
         // MSE, explained variance and L0 at a position, directly.
@@ -46,13 +48,13 @@ final class AnalysisPositionsTests: XCTestCase {
                 }
                 l0 += Double(codes.offsets[r + 1] - codes.offsets[r]) / 6
             }
-            AnalysisCheck.close(p.mse[pos], se / (6 * 512), atol: 0, rtol: 1e-9, "mse \(pos)")
+            assertClose(p.mse[pos], se / (6 * 512), atol: 0, rtol: 1e-9, "mse \(pos)")
             if pos == 0 {
                 XCTAssertTrue(p.explainedVariance[0].isNaN, "BOS activations do not vary: no explained variance")
             } else {
-                AnalysisCheck.close(p.explainedVariance[pos], 1 - se / tss, atol: 1e-8, "ev \(pos)")
+                assertClose(p.explainedVariance[pos], 1 - se / tss, atol: 1e-8, "ev \(pos)")
             }
-            AnalysisCheck.close(p.l0[pos], l0, atol: 1e-12, "l0 \(pos)")
+            assertClose(p.l0[pos], l0, atol: 1e-12, "l0 \(pos)")
         }
         // Contexts longer than n_ctx are refused.
         XCTAssertThrowsError(try PositionQuality.measure(sae: sae, model: model, sequences: [[Int32](repeating: 1, count: 129)]))
@@ -85,7 +87,7 @@ final class AnalysisPositionsTests: XCTestCase {
         XCTAssertEqual(pruned.removed.count, 5)
         XCTAssertEqual(pruned.baseline, none.baseline)
         let removedFiring = pruned.removed.reduce(0) { $0 + stats.fireCounts[$1] }
-        AnalysisCheck.close(pruned.pruned.l0, none.baseline.l0 - Double(removedFiring) / Double(stats.tokens), atol: 1e-9, "L0 after pruning")
+        assertClose(pruned.pruned.l0, none.baseline.l0 - Double(removedFiring) / Double(stats.tokens), atol: 1e-9, "L0 after pruning")
         XCTAssertGreaterThan(pruned.pruned.mse, none.baseline.mse)
         XCTAssertEqual(pruned.pruned.cleanLoss, none.baseline.cleanLoss)
     }

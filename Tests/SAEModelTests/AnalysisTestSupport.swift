@@ -125,11 +125,3 @@ enum AnalysisFixture {
         try! FeatureAnalysis.run(sae: standardSAE, model: model, tokenizer: tokenizer, tokens: dataset, options: fullRunOptions())
     }()
 }
-
-enum AnalysisCheck {
-    /// `|a - b| <= atol + rtol * |b|`.
-    static func close(_ a: Double, _ b: Double, atol: Double, rtol: Double = 0, _ what: String,
-                      file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertTrue(abs(a - b) <= atol + rtol * abs(b), "\(what): \(a) vs \(b)", file: file, line: line)
-    }
-}

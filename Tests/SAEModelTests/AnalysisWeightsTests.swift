@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// The weight analyses on hand-built SAEs whose answers are known.
@@ -15,20 +17,20 @@ final class AnalysisWeightsTests: XCTestCase {
         let r = DecoderSparsity.measure(sae)
         XCTAssertEqual(r.fveTop1[0], 1); XCTAssertEqual(r.fveNext9[0], 0)
         XCTAssertEqual(r.groups[0], .oneSparse)
-        AnalysisCheck.close(r.fveTop1[1], 1.0 / 64, atol: 1e-12, "uniform top1")
-        AnalysisCheck.close(r.fveNext9[1], 9.0 / 64, atol: 1e-12, "uniform next9")
+        assertClose(r.fveTop1[1], 1.0 / 64, atol: 1e-12, "uniform top1")
+        assertClose(r.fveNext9[1], 9.0 / 64, atol: 1e-12, "uniform next9")
         XCTAssertEqual(r.groups[1], .dense)
-        AnalysisCheck.close(r.fveTop1[2], 0.5, atol: 1e-12, "pair top1")
-        AnalysisCheck.close(r.fveNext9[2], 0.5, atol: 1e-12, "pair next9")
+        assertClose(r.fveTop1[2], 0.5, atol: 1e-12, "pair top1")
+        assertClose(r.fveNext9[2], 0.5, atol: 1e-12, "pair next9")
         XCTAssertEqual(r.groups[2], .rest)
         // 10..1 squared: 385 in all; the top is 100, the next nine 285.
-        AnalysisCheck.close(r.fveTop1[3], 100.0 / 385, atol: 1e-12, "spread top1")
-        AnalysisCheck.close(r.fveNext9[3], 285.0 / 385, atol: 1e-12, "spread next9")
+        assertClose(r.fveTop1[3], 100.0 / 385, atol: 1e-12, "spread top1")
+        assertClose(r.fveNext9[3], 285.0 / 385, atol: 1e-12, "spread next9")
         XCTAssertTrue(r.fveTop1[4].isNaN)
         XCTAssertEqual(r.groups[4], .rest)
-        AnalysisCheck.close(r.oneSparsePercent, 20, atol: 1e-12, "one-sparse %")
-        AnalysisCheck.close(r.densePercent, 20, atol: 1e-12, "dense %")
-        AnalysisCheck.close(r.restPercent, 60, atol: 1e-12, "rest %")
+        assertClose(r.oneSparsePercent, 20, atol: 1e-12, "one-sparse %")
+        assertClose(r.densePercent, 20, atol: 1e-12, "dense %")
+        assertClose(r.restPercent, 60, atol: 1e-12, "rest %")
     }
 
     func testKurtosisOfOneHotRowAndGaussianBaseline() {
@@ -39,13 +41,13 @@ final class AnalysisWeightsTests: XCTestCase {
         let r = DecoderKurtosis.measure(sae, baselineRows: 2000, seed: 11)
         // The entries of a one-hot row are Bernoulli(p = 1/n): excess kurtosis (1 - 6pq) / (pq).
         let p = 1.0 / Double(n), pq = p * (1 - p)
-        AnalysisCheck.close(r.kurtosis[0], (1 - 6 * pq) / pq, atol: 1e-9, rtol: 1e-12, "one-hot kurtosis")
+        assertClose(r.kurtosis[0], (1 - 6 * pq) / pq, atol: 1e-9, rtol: 1e-12, "one-hot kurtosis")
         // A symmetric two-level row: m4 = m2², kurtosis 1 - 3 = -2.
-        AnalysisCheck.close(r.kurtosis[1], -2, atol: 1e-12, "two-level kurtosis")
+        assertClose(r.kurtosis[1], -2, atol: 1e-12, "two-level kurtosis")
         XCTAssertTrue(r.kurtosis[2].isNaN, "a constant row has no kurtosis")
         // Gaussian rows of 64 entries: sample excess kurtosis has mean -6/(n+1) and sd ~ sqrt(24/n).
         XCTAssertEqual(r.baseline.count, 2000)
-        AnalysisCheck.close(Quantiles.mean(r.baseline), -6.0 / 65, atol: 0.05, "baseline mean")
+        assertClose(Quantiles.mean(r.baseline), -6.0 / 65, atol: 0.05, "baseline mean")
         XCTAssertEqual(r.baseline, DecoderKurtosis.measure(sae, baselineRows: 2000, seed: 11).baseline, "seeded")
         XCTAssertNotEqual(r.baseline, DecoderKurtosis.measure(sae, baselineRows: 2000, seed: 12).baseline)
         XCTAssertEqual(r.histogram.total, 3)
@@ -57,8 +59,8 @@ final class AnalysisWeightsTests: XCTestCase {
         let rows = (0..<32).map { _ in (0..<24).map { _ in rng.normal() } }
         let same = AnalysisFixture.handBuilt(decoderRows: rows)
         let r = EncoderDecoderCosine.measure(same)
-        for c in r.cosines { AnalysisCheck.close(c, 1, atol: 1e-12, "cosine") }
-        AnalysisCheck.close(r.median, 1, atol: 1e-12, "median")
+        for c in r.cosines { assertClose(c, 1, atol: 1e-12, "cosine") }
+        assertClose(r.median, 1, atol: 1e-12, "median")
         XCTAssertEqual(r.histogram.counts.last, 32)
         var opposite = same
         opposite.wEnc.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] = -p[i] } }
@@ -88,9 +90,9 @@ final class AnalysisWeightsTests: XCTestCase {
         }
         let r = NullSpaceFraction.measure(decoder: decoder, wOut: wOut, threads: 1)
         XCTAssertEqual(r.rank, dModel)
-        AnalysisCheck.close(r.nullFraction[0], 1, atol: 1e-5, "null-space vector")
-        AnalysisCheck.close(r.nullFraction[1], 0, atol: 1e-5, "row-space vector")
-        AnalysisCheck.close(r.nullFraction[2], 0.5, atol: 1e-5, "half and half")
+        assertClose(r.nullFraction[0], 1, atol: 1e-5, "null-space vector")
+        assertClose(r.nullFraction[1], 0, atol: 1e-5, "row-space vector")
+        assertClose(r.nullFraction[2], 0.5, atol: 1e-5, "half and half")
         XCTAssertTrue(r.nullFraction[3].isNaN, "zero row")
     }
 
@@ -103,7 +105,7 @@ final class AnalysisWeightsTests: XCTestCase {
         let r = try NullSpaceFraction.measure(sae: random, model: model)
         XCTAssertEqual(r.rank, 128)
         XCTAssertEqual(r.hook, AnalysisFixture.hookPost)
-        AnalysisCheck.close(r.mean, 0.75, atol: 0.03, "random directions")
+        assertClose(r.mean, 0.75, atol: 0.03, "random directions")
         // W_out's own columns lie in its column space.
         let wOut = AnalysisFixture.weight("blocks.0.mlp.W_out")
         let columns = AnalysisFixture.handBuilt(decoderRows: (0..<4).map { c in (0..<512).map { wOut[$0, c] } })
@@ -127,7 +129,7 @@ final class AnalysisWeightsTests: XCTestCase {
         for side in [r.decoder, r.encoder] {
             XCTAssertTrue(side.bestInB.allSatisfy { abs($0 - 1) < 1e-5 })
             XCTAssertTrue(side.bestInA.allSatisfy { abs($0 - 1) < 1e-5 })
-            AnalysisCheck.close(side.medianInB, 1, atol: 1e-5, "median")
+            assertClose(side.medianInB, 1, atol: 1e-5, "median")
             XCTAssertEqual(side.histogramInB.counts.last, a.dSae)
         }
         // b's feature k is a's feature perm[k].

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 final class ModelActivationSourceTests: XCTestCase {
@@ -42,7 +44,7 @@ final class ModelActivationSourceTests: XCTestCase {
         let rows = try drain(source, chunk: 50)
         XCTAssertEqual(rows.count, 7 * 32 * 512)
         XCTAssertEqual(source.contextsRun, 7)
-        assertClose(rows, try direct(model, contexts, Array(4..<11), skipBOS: false), tol: 1e-5, "harvested rows")
+        assertClose(rows, try direct(model, contexts, Array(4..<11), skipBOS: false), atol: 1e-5, rtol: 1e-5, "harvested rows")
         XCTAssertEqual(try source.fill(UnsafeMutablePointer<Float>.allocate(capacity: 1), maxRows: 0), 0)
     }
 

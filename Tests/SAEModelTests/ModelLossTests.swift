@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 final class ModelLossTests: XCTestCase {
@@ -27,9 +29,9 @@ final class ModelLossTests: XCTestCase {
         XCTAssertEqual(result.contexts, 4)
         XCTAssertEqual(result.tokens, 4 * 127)
         // Clean and zero-ablated per-token losses against TransformerLens.
-        let e1 = assertClose(result.cleanLossPerToken.values, try reference.floats("loss_per_token"), tol: 1e-4, "clean")
+        let e1 = assertClose(result.cleanLossPerToken.values, try reference.floats("loss_per_token"), atol: 1e-4, rtol: 1e-4, "clean")
         let e2 = assertClose(result.zeroAblationLossPerToken.values, try reference.floats("loss_per_token_mlp_zero_ablated"),
-                             tol: 1e-4, "zero")
+                             atol: 1e-4, rtol: 1e-4, "zero")
         print("ModelLoss vs TransformerLens: clean \(e1), zero-ablated \(e2)")
         XCTAssertEqual(result.cleanLoss, result.cleanLossPerToken.mean)
         // Spliced, mean-ablated and KL from the definitions, with full logits.
@@ -38,14 +40,14 @@ final class ModelLossTests: XCTestCase {
         let splicedRun = try model.run(tokens, interventions: [hook: { m in
             m.withUnsafeMutableBufferPointer { p in for i in p.indices { p[i] *= 0.8 } }
         }], outputs: [.lossPerToken, .logits])
-        assertClose(result.splicedLossPerToken.values, splicedRun.lossPerToken!.values, tol: 1e-5, "spliced")
+        assertClose(result.splicedLossPerToken.values, splicedRun.lossPerToken!.values, atol: 1e-5, rtol: 1e-5, "spliced")
         let h = cleanRun.activations[hook]!
         var mean = [Double](repeating: 0, count: h.cols)
         for r in 0..<h.rows { for j in 0..<h.cols { mean[j] += Double(h[r, j]) / Double(h.rows) } }
         let meanRun = try model.run(tokens, interventions: [hook: { m in
             for r in 0..<m.rows { for j in 0..<m.cols { m[r, j] = Float(mean[j]) } }
         }], outputs: .lossPerToken)
-        assertClose(result.meanAblationLossPerToken.values, meanRun.lossPerToken!.values, tol: 1e-5, "mean-ablated")
+        assertClose(result.meanAblationLossPerToken.values, meanRun.lossPerToken!.values, atol: 1e-5, rtol: 1e-5, "mean-ablated")
         let v = model.config.dVocab
         var klWorst = 0.0
         for row in 0..<(4 * 128) {
@@ -84,8 +86,8 @@ final class ModelLossTests: XCTestCase {
         XCTAssertEqual(zeros.splicedLossPerToken, zeros.zeroAblationLossPerToken)
         XCTAssertEqual(zeros.lossRecovered, 0)
         // Batch size does not change per-token values beyond rounding.
-        assertClose(zeros.cleanLossPerToken.values, perfect.cleanLossPerToken.values, tol: 1e-6, "batching")
-        assertClose(zeros.meanAblationLossPerToken.values, perfect.meanAblationLossPerToken.values, tol: 1e-6, "batching")
+        assertClose(zeros.cleanLossPerToken.values, perfect.cleanLossPerToken.values, atol: 1e-6, rtol: 1e-6, "batching")
+        assertClose(zeros.meanAblationLossPerToken.values, perfect.meanAblationLossPerToken.values, atol: 1e-6, rtol: 1e-6, "batching")
         // Codable round trip.
         let data = try JSONEncoder().encode(zeros)
         XCTAssertEqual(try JSONDecoder().decode(ModelLossResult.self, from: data), zeros)

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 final class SAEEncodeTests: XCTestCase {
@@ -33,12 +35,12 @@ final class SAEEncodeTests: XCTestCase {
 
     func check(_ sae: SparseAutoencoder, acts: [Float], out: [Float], _ what: String,
                file: StaticString = #filePath, line: UInt = #line) {
-        SAECheck.assertClose(sae.encode(x).values, acts, atol: 1e-6, rtol: 0, "\(what) encode", file: file, line: line)
-        SAECheck.assertClose(sae.encodeSparse(x).dense().values, acts, atol: 1e-6, rtol: 0, "\(what) encodeSparse", file: file, line: line)
-        SAECheck.assertClose(sae.reconstruct(x).reconstruction.values, out, atol: 1e-6, rtol: 0, "\(what) reconstruct", file: file, line: line)
-        SAECheck.assertClose(sae.decode(dense: sae.encode(x)).values, out, atol: 1e-6, rtol: 0, "\(what) decode(dense:)", file: file, line: line)
+        assertClose(sae.encode(x).values, acts, atol: 1e-6, rtol: 0, "\(what) encode", file: file, line: line)
+        assertClose(sae.encodeSparse(x).dense().values, acts, atol: 1e-6, rtol: 0, "\(what) encodeSparse", file: file, line: line)
+        assertClose(sae.reconstruct(x).reconstruction.values, out, atol: 1e-6, rtol: 0, "\(what) reconstruct", file: file, line: line)
+        assertClose(sae.decode(dense: sae.encode(x)).values, out, atol: 1e-6, rtol: 0, "\(what) decode(dense:)", file: file, line: line)
         // And the naive twin agrees with the hand values.
-        SAECheck.assertClose(acts, SAENaive.encode(sae, x).flatMap { $0 }, atol: 1e-6, rtol: 0, "\(what) naive encode", file: file, line: line)
+        assertClose(acts, SAENaive.encode(sae, x).flatMap { $0 }, atol: 1e-6, rtol: 0, "\(what) naive encode", file: file, line: line)
     }
 
     func testStandardByHand() {
@@ -113,10 +115,10 @@ final class SAEEncodeTests: XCTestCase {
                 let wantActs = SAENaive.encode(sae, x)
                 let wantOut = SAENaive.decode(sae, wantActs)
                 let acts = sae.encode(x, threads: 2)
-                SAECheck.assertClose(acts.values, wantActs.flatMap { $0 }, atol: 1e-5, rtol: 1e-5, "\(what) encode")
+                assertClose(acts.values, wantActs.flatMap { $0 }, atol: 1e-5, rtol: 1e-5, "\(what) encode")
                 let (codes, out) = sae.reconstruct(x, threads: 2)
-                SAECheck.assertBitwiseEqual(codes.dense().values, acts.values, "\(what) sparse vs dense")
-                SAECheck.assertClose(out.values, wantOut.flatMap { $0 }, atol: 1e-5, rtol: 1e-5, "\(what) decode")
+                assertBitwiseEqual(codes.dense().values, acts.values, "\(what) sparse vs dense")
+                assertClose(out.values, wantOut.flatMap { $0 }, atol: 1e-5, rtol: 1e-5, "\(what) decode")
                 if arch == .topk { XCTAssertEqual(codes.offsets.last, 53 * k!, what) }
             }
         }
@@ -138,7 +140,7 @@ final class SAEEncodeTests: XCTestCase {
             let want = SAENaive.encode(sae, sub)
             let dense = one.dense()
             for (n, r) in rows.enumerated() {
-                SAECheck.assertClose(dense.row(r), want[n], atol: 1e-5, rtol: 1e-5, "\(arch) row \(r)")
+                assertClose(dense.row(r), want[n], atol: 1e-5, rtol: 1e-5, "\(arch) row \(r)")
             }
         }
     }
@@ -188,7 +190,7 @@ final class SAEEncodeTests: XCTestCase {
             let (codes, out) = sae.reconstruct(x)
             let (foldedCodes, foldedOut) = folded.reconstruct(x)
             XCTAssertEqual(codes.indices, foldedCodes.indices, "\(arch) same latents fire")
-            SAECheck.assertClose(foldedOut.values, out.values, atol: 1e-4, rtol: 1e-4, "\(arch) folded x̂")
+            assertClose(foldedOut.values, out.values, atol: 1e-4, rtol: 1e-4, "\(arch) folded x̂")
         }
     }
 
@@ -203,9 +205,9 @@ final class SAEEncodeTests: XCTestCase {
         var scaled = x
         scaled.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] *= 2.5 } }
         // Folded SAE on raw x == original SAE on s·x, with x̂ scaled back by 1/s.
-        SAECheck.assertClose(folded.encode(x).values, sae.encode(scaled).values, atol: 1e-5, rtol: 1e-5, "acts")
+        assertClose(folded.encode(x).values, sae.encode(scaled).values, atol: 1e-5, rtol: 1e-5, "acts")
         let want = sae.reconstruct(scaled).reconstruction.values.map { $0 / 2.5 }
-        SAECheck.assertClose(folded.reconstruct(x).reconstruction.values, want, atol: 1e-5, rtol: 1e-5, "x̂")
+        assertClose(folded.reconstruct(x).reconstruction.values, want, atol: 1e-5, rtol: 1e-5, "x̂")
     }
 
     // MARK: - SeededRandom

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// `SAEEvaluation` against SAELens 6.54's own evaluation (`sae_lens.evals.run_evals`) of the
@@ -78,11 +80,10 @@ final class SAEEvaluationReferenceTests: XCTestCase {
         XCTAssertEqual(got.excludedPositions, .bos)
         XCTAssertEqual(got.tokens, 16 * 127, "BOS left out")
 
-        // |got - want| <= rtol * |want|, and finite (a NaN fails).
+        // |got - want| <= rtol * |want| (`assertClose`: a NaN fails).
         func close(_ got: Double, _ want: Double, rtol: Double, _ what: String) {
-            let err = abs(got - want) / abs(want)
-            print("\(name) \(what): SAEKit \(got), SAELens \(want), relative error \(err)")
-            XCTAssertTrue(got.isFinite && err <= rtol, "\(name) \(what): \(got) vs SAELens \(want) (relative error \(err) > \(rtol))")
+            print("\(name) \(what): SAEKit \(got), SAELens \(want), relative error \(abs(got - want) / abs(want))")
+            assertClose(got, want, rtol: rtol, "\(name) \(what) vs SAELens")
         }
         // Float32 forward passes in a different order (GEMM blocking, erf GELU, fused
         // log-softmax) agree with PyTorch's to ~1e-6 per value; the means over 2032 tokens

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// The fixture SAEs (trained and saved by SAELens 6.54) against SAELens's own outputs in
@@ -42,20 +44,20 @@ final class SAEFixtureParityTests: XCTestCase {
 
         for threads in [1, Parallel.defaultThreads] {
             let acts = sae.encode(x, threads: threads)
-            SAECheck.assertClose(acts.values, wantActs, atol: atol, rtol: rtol, "\(name) feature_acts (encode)", file: file, line: line)
+            assertClose(acts.values, wantActs, atol: atol, rtol: rtol, "\(name) feature_acts (encode)", file: file, line: line)
             let codes = sae.encodeSparse(x, threads: threads)
-            SAECheck.assertBitwiseEqual(codes.dense().values, acts.values, "\(name) encodeSparse vs encode", file: file, line: line)
+            assertBitwiseEqual(codes.dense().values, acts.values, "\(name) encodeSparse vs encode", file: file, line: line)
             let out = sae.decode(codes, threads: threads)
-            SAECheck.assertClose(out.values, wantOut, atol: atol, rtol: rtol, "\(name) sae_out (decode)", file: file, line: line)
+            assertClose(out.values, wantOut, atol: atol, rtol: rtol, "\(name) sae_out (decode)", file: file, line: line)
             let (rc, recon) = sae.reconstruct(x, threads: threads)
             XCTAssertEqual(rc, codes)
-            SAECheck.assertBitwiseEqual(recon.values, out.values, "\(name) reconstruct", file: file, line: line)
+            assertBitwiseEqual(recon.values, out.values, "\(name) reconstruct", file: file, line: line)
             // Decoding SAELens's own activations isolates the decoder.
             let outFromRef = sae.decode(dense: Matrix(rows: 256, cols: 2048, values: wantActs), threads: threads)
-            SAECheck.assertClose(outFromRef.values, wantOut, atol: atol, rtol: rtol, "\(name) decode(dense: feature_acts)", file: file, line: line)
+            assertClose(outFromRef.values, wantOut, atol: atol, rtol: rtol, "\(name) decode(dense: feature_acts)", file: file, line: line)
             if threads == 1 {
-                print("SAELens parity \(name): max |Δ feature_acts| = \(SAECheck.maxAbsError(acts.values, wantActs)), "
-                      + "max |Δ sae_out| = \(SAECheck.maxAbsError(out.values, wantOut)), "
+                print("SAELens parity \(name): max |Δ feature_acts| = \(Closeness.largestAbsoluteDifference(acts.values, wantActs)), "
+                      + "max |Δ sae_out| = \(Closeness.largestAbsoluteDifference(out.values, wantOut)), "
                       + "mean L0 = \(Double(acts.values.filter { $0 != 0 }.count) / 256)")
             }
         }

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 final class SAEFormatTests: XCTestCase {
@@ -48,7 +50,7 @@ final class SAEFormatTests: XCTestCase {
             let a = try SafetensorsFile(contentsOf: source.appendingPathComponent("sae_weights.safetensors"))
             let b = try SafetensorsFile(contentsOf: out.appendingPathComponent("sae_weights.safetensors"))
             XCTAssertEqual(a.names, b.names)
-            for t in a.names { SAECheck.assertBitwiseEqual(try b.floats(t), try a.floats(t), "\(name) \(t)") }
+            for t in a.names { assertBitwiseEqual(try b.floats(t), try a.floats(t), "\(name) \(t)") }
             let out2 = folder(name + "-again")
             try reloaded.save(to: out2)
             for f in ["cfg.json", "sae_weights.safetensors"] {
@@ -92,9 +94,9 @@ final class SAEFormatTests: XCTestCase {
         for n in loaded.decoderRowNorms() { XCTAssertEqual(n, 1, accuracy: 1e-5) }
         var rng = SeededRandom(seed: 1)
         let x = saeRandomMatrix(30, 8, &rng)
-        SAECheck.assertClose(loaded.encode(x).values, sae.encode(x).values, atol: 1e-5, rtol: 1e-5, "acts")
-        SAECheck.assertClose(loaded.reconstruct(x).reconstruction.values, sae.reconstruct(x).reconstruction.values,
-                             atol: 1e-5, rtol: 1e-5, "x̂")
+        assertClose(loaded.encode(x).values, sae.encode(x).values, atol: 1e-5, rtol: 1e-5, "acts")
+        assertClose(loaded.reconstruct(x).reconstruction.values, sae.reconstruct(x).reconstruction.values,
+                    atol: 1e-5, rtol: 1e-5, "x̂")
     }
 
     func testHalfPrecisionWeights() throws {
@@ -109,8 +111,8 @@ final class SAEFormatTests: XCTestCase {
             XCTAssertEqual(loaded.weightDType, dtype)
             let round: (Float) -> Float = dtype == .f16 ? { HalfFloat.float(fromHalfBits: HalfFloat.halfBits(from: $0)) }
                                                         : { HalfFloat.float(fromBFloat16Bits: HalfFloat.bfloat16Bits(from: $0)) }
-            SAECheck.assertBitwiseEqual(loaded.wEnc.values, sae.wEnc.values.map(round), "\(dtype) W_enc")
-            SAECheck.assertBitwiseEqual(loaded.threshold!, sae.threshold!.map(round), "\(dtype) threshold")
+            assertBitwiseEqual(loaded.wEnc.values, sae.wEnc.values.map(round), "\(dtype) W_enc")
+            assertBitwiseEqual(loaded.threshold!, sae.threshold!.map(round), "\(dtype) threshold")
             // Re-saving what was loaded is exact.
             try loaded.save(to: folder("\(dtype)-2"))
             SAECheck.assertSameSAE(try SparseAutoencoder.load(from: folder("\(dtype)-2")), loaded)
@@ -143,16 +145,16 @@ final class SAEFormatTests: XCTestCase {
             let loaded = try SparseAutoencoder.load(from: try writeNormalized(sae, name, cfgFactor: cfgFactor, scalerFactor: scaler))
             XCTAssertEqual(loaded.normalizeActivations, .none, name)
             XCTAssertNil(loaded.metadata.otherConfig["norm_scaling_factor"], name)
-            SAECheck.assertClose(loaded.encode(x).values, sae.encode(scaled).values, atol: 1e-5, rtol: 1e-5, "\(name) acts")
-            SAECheck.assertClose(loaded.reconstruct(x).reconstruction.values,
-                                 sae.reconstruct(scaled).reconstruction.values.map { $0 / 2 }, atol: 1e-5, rtol: 1e-5, "\(name) x̂")
+            assertClose(loaded.encode(x).values, sae.encode(scaled).values, atol: 1e-5, rtol: 1e-5, "\(name) acts")
+            assertClose(loaded.reconstruct(x).reconstruction.values,
+                        sae.reconstruct(scaled).reconstruction.values.map { $0 / 2 }, atol: 1e-5, rtol: 1e-5, "\(name) x̂")
             try loaded.save(to: folder(name + "-saved"))
             XCTAssertEqual(try cfgObject(folder(name + "-saved"))["normalize_activations"], .string("none"))
         }
         // Without a stored factor the setting is kept (and, as in SAELens, not applied).
         let kept = try SparseAutoencoder.load(from: try writeNormalized(sae, "none-stored", scalerFactor: "null"))
         XCTAssertEqual(kept.normalizeActivations, .expectedAverageOnlyIn)
-        SAECheck.assertBitwiseEqual(kept.encode(x).values, sae.encode(x).values, "no scaling applied")
+        assertBitwiseEqual(kept.encode(x).values, sae.encode(x).values, "no scaling applied")
         try kept.save(to: folder("kept-saved"))
         XCTAssertEqual(try cfgObject(folder("kept-saved"))["normalize_activations"], .string("expected_average_only_in"))
     }

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 final class SyntheticActivationsTests: XCTestCase {
@@ -71,7 +73,7 @@ final class SyntheticActivationsTests: XCTestCase {
                 let f = gen.features.row(Int(codes.indices[e]))
                 for i in 0..<32 { want[i] += Double(codes.values[e]) * Double(f[i]) }
             }
-            SAECheck.assertClose(x.row(r), want, atol: 1e-5, rtol: 1e-5, "row \(r)")
+            assertClose(x.row(r), want, atol: 1e-5, rtol: 1e-5, "row \(r)")
         }
         // With noise, the residual is N(0, σ²).
         var noisyConfig = config
@@ -99,7 +101,7 @@ final class SyntheticActivationsTests: XCTestCase {
             produced += try buffer.withUnsafeMutableBufferPointer { try b.fill($0.baseAddress! + produced * 32, maxRows: n) }
         }
         XCTAssertEqual(produced, 300)
-        SAECheck.assertBitwiseEqual(buffer, whole.activations.values, "batching")
+        assertBitwiseEqual(buffer, whole.activations.values, "batching")
         var c = SyntheticActivations(cfg)
         XCTAssertEqual(c.next(rows: 300, threads: 4).codes, whole.codes, "threads")
         XCTAssertEqual(b.rowsProduced, 300)
@@ -162,7 +164,7 @@ final class SyntheticActivationsTests: XCTestCase {
         XCTAssertEqual(r.fractionRecovered, 0)
         // Computing the cosines in blocks and on threads changes nothing.
         let one = FeatureRecovery.evaluate(decoder: decoder, trueFeatures: gen.features, threads: 1)
-        SAECheck.assertBitwiseEqual(one.perFeatureBestCosine, r.perFeatureBestCosine, "threads")
+        assertBitwiseEqual(one.perFeatureBestCosine, r.perFeatureBestCosine, "threads")
         // Against a naive loop.
         for i in [0, 150, 299] {
             var best = -Double.infinity

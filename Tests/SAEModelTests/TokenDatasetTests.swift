@@ -1,4 +1,5 @@
 import Foundation
+import SAEKernels
 @testable import SAEModel
 import XCTest
 

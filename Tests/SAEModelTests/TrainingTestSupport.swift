@@ -1,6 +1,8 @@
 import XCTest
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 
 /// Deterministic nonnegative-ish activation rows (like post-GELU MLP activations).
 func activationRows(_ rows: Int, _ dIn: Int, seed: UInt64) -> [Float] {
@@ -26,19 +28,10 @@ func smallConfig(_ arch: SAEArchitecture, dSae: Int = 48, batch: Int = 32, token
     return c
 }
 
-/// `max |a - b| <= relative * max |b|`; a NaN or an infinity in either array fails.
+/// Norm-wise closeness: every `|a[i] - b[i]| <= relative * max(1e-6, max_j |b[j]|)` (the
+/// max over finite `b[j]`; `assertClose` with that absolute tolerance, so a NaN or an
+/// infinity where `b` is finite fails).
 func assertArraysClose(_ a: [Float], _ b: [Float], relative: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertEqual(a.count, b.count, what, file: file, line: line)
-    var scale: Float = 1e-6
-    for (i, v) in b.enumerated() {
-        guard v.isFinite else { return XCTFail("\(what): expected element \(i) is \(v)", file: file, line: line) }
-        scale = max(scale, abs(v))
-    }
-    var worst: Float = 0, at = -1
-    for i in 0..<min(a.count, b.count) {
-        let d = abs(a[i] - b[i])
-        guard d.isFinite else { return XCTFail("\(what): element \(i) is \(a[i]), expected \(b[i])", file: file, line: line) }
-        if d > worst { worst = d; at = i }
-    }
-    XCTAssertLessThanOrEqual(worst, relative * scale, "\(what): element \(at) differs by \(worst) (scale \(scale))", file: file, line: line)
+    let scale = b.reduce(Float(1e-6)) { $1.isFinite ? Swift.max($0, Swift.abs($1)) : $0 }
+    assertClose(a, b, atol: Double(relative * scale), what, file: file, line: line)
 }

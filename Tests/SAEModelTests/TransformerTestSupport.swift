@@ -31,21 +31,3 @@ enum TransformerFixture {
         return TokenBatch(ids: (0..<(batch * seq)).map { _ in Int32(rng.int(below: vocab)) }, batch: batch, seq: seq)
     }
 }
-
-/// The parity tolerance: `|a - b| <= tol * max(1, |b|)` elementwise (`b` the reference).
-/// Returns the largest `|a - b| / max(1, |b|)` seen and fails when it exceeds `tol`.
-@discardableResult
-func assertClose(_ a: [Float], _ b: [Float], tol: Float, _ name: String,
-                 file: StaticString = #filePath, line: UInt = #line) -> Float {
-    XCTAssertEqual(a.count, b.count, "\(name): count", file: file, line: line)
-    var worst: Float = 0, worstIndex = 0
-    for i in 0..<min(a.count, b.count) {
-        let e = abs(a[i] - b[i]) / max(1, abs(b[i]))
-        // A NaN or an infinity (in either array) is the worst error and stays so.
-        guard e.isFinite else { worst = .nan; worstIndex = i; break }
-        if e > worst { worst = e; worstIndex = i }
-    }
-    XCTAssertTrue(worst <= tol, "\(name): scaled error \(worst) at \(worstIndex) (\(a[worstIndex]) vs \(b[worstIndex])) > \(tol)",
-                  file: file, line: line)
-    return worst
-}

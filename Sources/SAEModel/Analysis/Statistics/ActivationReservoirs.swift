@@ -1,3 +1,5 @@
+import SAEKernels
+
 /// Per-feature uniform samples of all firing events (reservoir sampling, Vitter's
 /// Algorithm R), in flat storage, deterministic in the seed.
 ///

@@ -1,6 +1,8 @@
 import Foundation
 import SAEKernels
 @testable import SAEModel
+import SAETestAssertions
+import SAETestSupport
 import XCTest
 
 /// The naive twin of `SparseAutoencoder.encode` / `decode`: every formula of the type's
@@ -58,44 +60,8 @@ enum SAENaive {
     }
 }
 
-/// Comparisons for the SAE tests; failures point at the calling line.
+/// SAE comparisons beyond `assertClose` / `assertBitwiseEqual`; failures point at the calling line.
 enum SAECheck {
-    /// Largest `|got - want|`.
-    static func maxAbsError(_ got: [Float], _ want: [Float]) -> Float {
-        zip(got, want).reduce(0) { max($0, abs($1.0 - $1.1)) }
-    }
-
-    /// Asserts `|got[i] - want[i]| <= atol + rtol |want[i]|` for all `i`, reporting the worst.
-    static func assertClose(_ got: [Float], _ want: [Double], atol: Double, rtol: Double,
-                            _ what: @autoclosure () -> String = "",
-                            file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(got.count, want.count, "count \(what())", file: file, line: line)
-        var worst = -1, worstRatio = 1.0
-        for i in 0..<min(got.count, want.count) {
-            let ratio = abs(Double(got[i]) - want[i]) / (atol + rtol * abs(want[i]))
-            if !(ratio <= worstRatio) { worst = i; worstRatio = ratio.isNaN ? .infinity : ratio }
-        }
-        if worst >= 0 {
-            XCTFail("\(what()): element \(worst) is \(got[worst]), want \(want[worst]) "
-                    + "(\(worstRatio)x the tolerance \(atol) + \(rtol)|want|)", file: file, line: line)
-        }
-    }
-
-    static func assertClose(_ got: [Float], _ want: [Float], atol: Double, rtol: Double,
-                            _ what: @autoclosure () -> String = "",
-                            file: StaticString = #filePath, line: UInt = #line) {
-        assertClose(got, want.map(Double.init), atol: atol, rtol: rtol, what(), file: file, line: line)
-    }
-
-    /// Asserts the same bits element by element.
-    static func assertBitwiseEqual(_ got: [Float], _ want: [Float], _ what: @autoclosure () -> String = "",
-                                   file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(got.count, want.count, "count \(what())", file: file, line: line)
-        if let i = (0..<min(got.count, want.count)).first(where: { got[$0].bitPattern != want[$0].bitPattern }) {
-            XCTFail("\(what()): element \(i) is \(got[i]), want \(want[i]) bitwise", file: file, line: line)
-        }
-    }
-
     /// Asserts two SAEs hold bitwise-equal weights and equal fields.
     static func assertSameSAE(_ a: SparseAutoencoder, _ b: SparseAutoencoder, ignoringDefaultedKeys: Bool = true,
                               file: StaticString = #filePath, line: UInt = #line) {

@@ -10,16 +10,17 @@ import Foundation
 /// z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
 /// return z ^ (z >> 31)` (wrapping arithmetic). Conforms to `RandomNumberGenerator`, so it
 /// drives `shuffle(using:)` and `Int.random(in:using:)` too.
-public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
+package struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
     /// The generator's entire state (the SplitMix64 counter).
-    public var state: UInt64
+    package var state: UInt64
 
     /// A generator whose stream is fixed by `seed`.
-    public init(seed: UInt64) { state = seed }
+    @inlinable
+    package init(seed: UInt64) { state = seed }
 
     /// The next 64 random bits.
     @inlinable
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -29,20 +30,20 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
 
     /// Uniform in `[0, 1)`: the top 24 bits of `next()` times 2⁻²⁴ (every value exact).
     @inlinable
-    public mutating func uniform() -> Float { Float(next() >> 40) * 0x1p-24 }
+    package mutating func uniform() -> Float { Float(next() >> 40) * 0x1p-24 }
 
     /// Uniform in `[lo, hi)`.
     @inlinable
-    public mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * uniform() }
+    package mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * uniform() }
 
     /// Uniform in `[0, 1)` with 53 random bits.
     @inlinable
-    public mutating func uniformDouble() -> Double { Double(next() >> 11) * 0x1p-53 }
+    package mutating func uniformDouble() -> Double { Double(next() >> 11) * 0x1p-53 }
 
     /// A standard normal sample (Box–Muller in Double, rounded to Float). Uses two draws
     /// and keeps no spare, so `state` alone captures the stream.
     @inlinable
-    public mutating func normal() -> Float {
+    package mutating func normal() -> Float {
         let u1 = (Double(next() >> 11) + 1) * 0x1p-53  // (0, 1]
         let u2 = Double(next() >> 11) * 0x1p-53
         return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
@@ -50,11 +51,11 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
 
     /// A normal sample with the given mean and standard deviation.
     @inlinable
-    public mutating func normal(mean: Float, std: Float) -> Float { mean + std * normal() }
+    package mutating func normal(mean: Float, std: Float) -> Float { mean + std * normal() }
 
     /// A uniform integer in `0..<bound` (unbiased, Lemire's method via the standard library).
     @inlinable
-    public mutating func int(below bound: Int) -> Int {
+    package mutating func int(below bound: Int) -> Int {
         precondition(bound > 0, "SeededRandom.int(below:): bound must be positive, got \(bound)")
         return Int.random(in: 0..<bound, using: &self)
     }
@@ -62,7 +63,8 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
     /// A generator for sub-stream `index` of `seed`: streams for different indices are
     /// statistically independent (the pair is hashed through two SplitMix64 steps), so work
     /// split by index (per feature, per row) stays deterministic whatever the split.
-    public static func stream(seed: UInt64, index: UInt64) -> SeededRandom {
+    @inlinable
+    package static func stream(seed: UInt64, index: UInt64) -> SeededRandom {
         var mixer = SeededRandom(seed: seed)
         let a = mixer.next()
         var mixer2 = SeededRandom(seed: a ^ (index &* 0xD1B5_4A32_D192_ED03))
