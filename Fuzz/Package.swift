@@ -2,7 +2,7 @@
 // libFuzzer targets for SAEKit's parsers, one executable per parser. A separate package, so
 // the root package's `swift build` / `swift test` never see them; built only by `Fuzz/run`
 // (`swift build --sanitize=fuzzer --sanitize=address -Xswiftc -enable-testing`), which the
-// targets need: they reach the package-level parsers (`StrictJSON`, `BPETokenizer(jsonData:)`)
+// targets need: they reach the package-level parsers (`JSONValue`, `BPETokenizer(jsonData:)`)
 // through `@testable import SAEModel`.
 import PackageDescription
 

@@ -71,9 +71,12 @@ public enum Encoder {
         return builder.codes
     }
 
-    /// Runs the encoder GEMM a chunk of rows at a time into reused scratch and hands each
-    /// chunk (first row, row count, `rows x dSae` output) to `body`.
-    static func forEachChunk(
+    /// Runs the encoder GEMM a chunk of rows at a time (`chunkRows(dSae:)` rows) into reused
+    /// scratch and hands each chunk (first row, row count, `rows x dSae` output: `pre`, or
+    /// `ReLU(pre)` with `relu`; writable, valid only during `body`) to `body`. The one
+    /// chunked encoder loop: the fused sparse encoders here and the SAE's encoders
+    /// (`SparseAutoencoder+Encode.swift`) all run through it.
+    package static func forEachChunk(
         x: UnsafePointer<Float>, batch: Int, dIn: Int, dSae: Int,
         wEnc: UnsafePointer<Float>, layout: Transposition, bEnc: UnsafePointer<Float>,
         bDec: UnsafePointer<Float>?, relu: Bool, blockMaxima: UnsafeMutablePointer<Float>? = nil,

@@ -1,5 +1,6 @@
 /// Vectorised transcendental functions on `SIMD8<Float>` (one AVX2 register), and the
-/// small load/store/reduce helpers the elementwise kernels share.
+/// small reduce helpers the elementwise kernels share (the loads and stores are in
+/// SIMDLoadStore.swift).
 ///
 /// Accuracy against Double-precision math, measured by `SIMDMathTests` over dense sweeps
 /// (about 1M points each): see the doc comment of each function. Every lane is computed with the same
@@ -171,49 +172,13 @@ public enum SIMDMath {
         return largeSigned.replacing(with: small, where: ax .< 0.625)
     }
 
-    // MARK: - Loads, stores, horizontal reductions, work split (module-internal helpers)
+    // MARK: - Horizontal reductions, work split (module-internal helpers; loads and stores: SIMDLoadStore.swift)
 
     /// The thread count for a pass over `work` elements: at most `threads`, and no part
     /// smaller than `minimumPerPart` elements (below that, Dispatch costs more than it saves).
     @inline(__always)
     static func parts(work: Int, threads: Int, minimumPerPart: Int = 1 << 15) -> Int {
         max(1, min(threads, work / minimumPerPart))
-    }
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-    }
-
-    /// The first `count` (< 8) elements at `p`, other lanes set to `fill`.
-    @inline(__always)
-    static func loadPartial(_ p: UnsafePointer<Float>, _ count: Int, fill: Float = 0) -> SIMD8<Float> {
-        assert(count >= 0 && count <= 8)
-        var v = SIMD8<Float>(repeating: fill)
-        for k in 0..<count { v[k] = p[k] }
-        return v
-    }
-
-    @inline(__always)
-    static func loadPartial(_ p: UnsafeMutablePointer<Float>, _ count: Int, fill: Float = 0) -> SIMD8<Float> {
-        loadPartial(UnsafePointer(p), count, fill: fill)
-    }
-
-    /// Stores the first `count` (< 8) lanes of `v` at `p`.
-    @inline(__always)
-    static func storePartial(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
-        assert(count >= 0 && count <= 8)
-        for k in 0..<count { p[k] = v[k] }
     }
 
     /// Sum of the lanes in a fixed order: halves, then quarters, then the last pair.

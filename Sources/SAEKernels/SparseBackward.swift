@@ -177,12 +177,11 @@ public enum SparseBackward {
         let cv = SIMD8<Float>(repeating: c)
         var i = 0
         while i + 8 <= d {
-            let product = cv * load(row + i)
+            let product = cv * SIMDMath.load(row + i)
             let lo = SIMD4<Double>(Double(product[0]), Double(product[1]), Double(product[2]), Double(product[3]))
             let hi = SIMD4<Double>(Double(product[4]), Double(product[5]), Double(product[6]), Double(product[7]))
-            let q = UnsafeMutableRawPointer(partial + i)
-            q.storeBytes(of: q.loadUnaligned(as: SIMD4<Double>.self) + lo, as: SIMD4<Double>.self)
-            q.storeBytes(of: q.loadUnaligned(fromByteOffset: 32, as: SIMD4<Double>.self) + hi, toByteOffset: 32, as: SIMD4<Double>.self)
+            SIMDMath.store(SIMDMath.load(partial + i) + lo, partial + i)
+            SIMDMath.store(SIMDMath.load(partial + i + 4) + hi, partial + i + 4)
             i += 8
         }
         while i < d { partial[i] += Double(c * row[i]); i += 1 }
@@ -230,10 +229,10 @@ public enum SparseBackward {
         let sa = SIMD8(repeating: a), sb = SIMD8(repeating: b)
         var i = 0
         while i + 8 <= d {
-            var acc = fresh ? SIMD8<Float>() : load(w + i)
-            acc.addProduct(sa, load(x + i))
-            acc.addProduct(sb, load(y + i))
-            store(acc, w + i)
+            var acc = fresh ? SIMD8<Float>() : SIMDMath.load(w + i)
+            acc.addProduct(sa, SIMDMath.load(x + i))
+            acc.addProduct(sb, SIMDMath.load(y + i))
+            SIMDMath.store(acc, w + i)
             i += 8
         }
         while i < d { w[i].addProduct(a, x[i]); w[i].addProduct(b, y[i]); i += 1 }
@@ -246,9 +245,9 @@ public enum SparseBackward {
         let sa = SIMD8(repeating: a)
         var i = 0
         while i + 8 <= d {
-            var acc = fresh ? SIMD8<Float>() : load(w + i)
-            acc.addProduct(sa, load(x + i))
-            store(acc, w + i)
+            var acc = fresh ? SIMD8<Float>() : SIMDMath.load(w + i)
+            acc.addProduct(sa, SIMDMath.load(x + i))
+            SIMDMath.store(acc, w + i)
             i += 8
         }
         while i < d { w[i].addProduct(a, x[i]); i += 1 }
@@ -259,11 +258,11 @@ public enum SparseBackward {
         var s0 = SIMD8<Float>(), s1 = SIMD8<Float>()
         var i = 0
         while i + 16 <= d {
-            s0.addProduct(load(a + i), load(b + i))
-            s1.addProduct(load(a + i + 8), load(b + i + 8))
+            s0.addProduct(SIMDMath.load(a + i), SIMDMath.load(b + i))
+            s1.addProduct(SIMDMath.load(a + i + 8), SIMDMath.load(b + i + 8))
             i += 16
         }
-        if i + 8 <= d { s0.addProduct(load(a + i), load(b + i)); i += 8 }
+        if i + 8 <= d { s0.addProduct(SIMDMath.load(a + i), SIMDMath.load(b + i)); i += 8 }
         var s = (s0 + s1).sum()
         while i < d { s.addProduct(a[i], b[i]); i += 1 }
         return s

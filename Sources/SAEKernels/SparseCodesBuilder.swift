@@ -56,7 +56,7 @@ extension SparseCodes {
             var j = 0
             let zero = SIMD8<Float>()
             while j + 8 <= n {
-                let v = UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self)
+                let v = SIMDMath.load(p + j)
                 acc &-= unsafeBitCast(v .!= zero, to: SIMD8<Int32>.self)
                 j += 8
             }

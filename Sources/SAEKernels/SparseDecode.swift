@@ -61,7 +61,7 @@ public enum SparseDecode {
                                   weights: weights, d: d, bias: bias, out: out + o)
                         var i = 0
                         while i + 8 <= d {
-                            store(s8 * (load(out + o + i) - load(x + o + i)), g + o + i)
+                            SIMDMath.store(s8 * (SIMDMath.load(out + o + i) - SIMDMath.load(x + o + i)), g + o + i)
                             i += 8
                         }
                         while i < d { g[o + i] = scale * (out[o + i] - x[o + i]); i += 1 }
@@ -90,12 +90,12 @@ public enum SparseDecode {
             let s2 = SIMD8(repeating: v2), s3 = SIMD8(repeating: v3)
             var i = 0
             while i < d8 {
-                var acc = load(out + i)
-                acc.addProduct(s0, load(w0 + i))
-                acc.addProduct(s1, load(w1 + i))
-                acc.addProduct(s2, load(w2 + i))
-                acc.addProduct(s3, load(w3 + i))
-                store(acc, out + i)
+                var acc = SIMDMath.load(out + i)
+                acc.addProduct(s0, SIMDMath.load(w0 + i))
+                acc.addProduct(s1, SIMDMath.load(w1 + i))
+                acc.addProduct(s2, SIMDMath.load(w2 + i))
+                acc.addProduct(s3, SIMDMath.load(w3 + i))
+                SIMDMath.store(acc, out + i)
                 i += 8
             }
             while i < d {
@@ -112,28 +112,13 @@ public enum SparseDecode {
             let v = values[e], s = SIMD8(repeating: v)
             var i = 0
             while i < d8 {
-                var acc = load(out + i)
-                acc.addProduct(s, load(w + i))
-                store(acc, out + i)
+                var acc = SIMDMath.load(out + i)
+                acc.addProduct(s, SIMDMath.load(w + i))
+                SIMDMath.store(acc, out + i)
                 i += 8
             }
             while i < d { out[i].addProduct(v, w[i]); i += 1 }
             e += 1
         }
     }
-}
-
-@inline(__always)
-func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-@inline(__always)
-func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-@inline(__always)
-func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }

@@ -86,10 +86,10 @@ public enum TopK {
                 b = blocks
             }
             while (b + 1) * block <= n {
-                let p = UnsafeRawPointer(row + b * block)
+                let p = row + b * block
                 let m = maximum(
-                    maximum(p.loadUnaligned(as: SIMD8<Float>.self), p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)),
-                    maximum(p.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self), p.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)))
+                    maximum(SIMDMath.load(p), SIMDMath.load(p + 8)),
+                    maximum(SIMDMath.load(p + 16), SIMDMath.load(p + 24)))
                 blockMax[b] = horizontalMaximum(m)
                 b += 1
             }

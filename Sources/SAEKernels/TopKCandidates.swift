@@ -151,7 +151,7 @@ package final class TopKCandidates {
         let lanes = SIMD8<Int32>(1, 2, 4, 8, 16, 32, 64, 128), zero = SIMD8<Int32>(), tv = SIMD8<Float>(repeating: t)
         var bits: UInt32 = 0, j = 0
         while j + 8 <= n {
-            let v = UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self)
+            let v = SIMDMath.load(p + j)
             let m = zero.replacing(with: lanes, where: v .> tv)
             let a = m.lowHalf | m.highHalf, b = a.lowHalf | a.highHalf
             bits |= UInt32(truncatingIfNeeded: b[0] | b[1]) << UInt32(j)

@@ -66,10 +66,10 @@ package func avx512GELUExactRows(_ c: UnsafeMutablePointer<Float>, ld: Int, rows
         let p = c + i * ld
         var j = 0
         while j < full {
-            let x = UnsafeRawPointer(p + j).loadUnaligned(as: SIMD16<Float>.self)
+            let x = load16(p + j)
             let h = x * 0.5
             let y = h.addingProduct(h, erf16(x * 0.707_106_781_186_547_524))
-            UnsafeMutableRawPointer(p + j).storeBytes(of: y, as: SIMD16<Float>.self)
+            store16(y, p + j)
             j += 16
         }
     }

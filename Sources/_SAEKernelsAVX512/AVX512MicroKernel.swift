@@ -2,16 +2,6 @@
 // (zmm registers, 32 of them); SAEKernels calls into it only after checking at run time
 // that the CPU has avx512f. It knows nothing of the GEMM driver beyond the packed layouts.
 
-@inline(__always)
-private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-}
-
-@inline(__always)
-private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
-}
-
 /// The 12x32 register-blocked micro-kernel: `acc = A_panel (12 x kc) * B_panel (kc x 32)`
 /// in 24 sixteen-wide accumulators, then on the top-left `mr x nr` corner of C:
 /// `v = alpha * acc + beta * C` (C not read when beta == 0), `+ bias[j]` if given,

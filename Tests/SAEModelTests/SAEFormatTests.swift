@@ -13,9 +13,9 @@ final class SAEFormatTests: XCTestCase {
 
     func folder(_ name: String) -> URL { scratch.url.appendingPathComponent(name, isDirectory: true) }
 
-    func cfgObject(_ url: URL) throws -> SAEConfigObject {
-        let json = try StrictJSON.parse(Array(try Data(contentsOf: url.appendingPathComponent("cfg.json"))))
-        return SAEConfigValue(json).objectValue!
+    func cfgObject(_ url: URL) throws -> JSONObject {
+        let json = try JSONValue.parse(Array(try Data(contentsOf: url.appendingPathComponent("cfg.json"))))
+        return json.objectValue!
     }
 
     // MARK: - Round trips
@@ -128,7 +128,7 @@ final class SAEFormatTests: XCTestCase {
         var cfg = try cfgObject(out)
         cfg["normalize_activations"] = .string("expected_average_only_in")
         if let cfgFactor { cfg["norm_scaling_factor"] = .double(cfgFactor) }
-        try Data(SAEConfigValue.object(cfg).jsonText.utf8).write(to: out.appendingPathComponent("cfg.json"))
+        try Data(JSONValue.object(cfg).jsonText.utf8).write(to: out.appendingPathComponent("cfg.json"))
         if let scalerFactor {
             try Data("{\"scaling_factor\": \(scalerFactor)}".utf8).write(to: out.appendingPathComponent("activation_scaler.json"))
         }
@@ -163,16 +163,16 @@ final class SAEFormatTests: XCTestCase {
 
     /// A valid jumprelu folder (d_in 4, d_sae 6) written by hand, with `edit` applied to
     /// the cfg and `tensors` overriding or removing (nil) tensors.
-    func writeFolder(_ name: String, cfg edit: (inout SAEConfigObject) -> Void = { _ in },
+    func writeFolder(_ name: String, cfg edit: (inout JSONObject) -> Void = { _ in },
                      tensors: [String: (shape: [Int], values: [Float])?] = [:],
                      rawTensors: [String: (DType, [Int], [UInt8])] = [:]) throws -> URL {
         let out = folder(name)
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        var cfg: SAEConfigObject = ["d_in": .integer(4), "d_sae": .integer(6), "architecture": .string("jumprelu"),
+        var cfg: JSONObject = ["d_in": .integer(4), "d_sae": .integer(6), "architecture": .string("jumprelu"),
                                     "dtype": .string("float32"), "apply_b_dec_to_input": .bool(true),
                                     "normalize_activations": .string("none"), "metadata": .object([:])]
         edit(&cfg)
-        try Data(SAEConfigValue.object(cfg).jsonText.utf8).write(to: out.appendingPathComponent("cfg.json"))
+        try Data(JSONValue.object(cfg).jsonText.utf8).write(to: out.appendingPathComponent("cfg.json"))
         var all: [String: (shape: [Int], values: [Float])] = [
             "W_enc": ([4, 6], (0..<24).map { Float($0) / 10 }), "b_enc": ([6], [Float](repeating: 0.1, count: 6)),
             "W_dec": ([6, 4], (0..<24).map { Float($0) / 20 }), "b_dec": ([4], [Float](repeating: -0.1, count: 4)),

@@ -2,7 +2,7 @@ import Foundation
 import SAEKernels
 @testable import SAEModel
 
-/// The naive twin of `Transformer.forward`: plain loops in Double over the same weights,
+/// The naive twin of `Transformer.run`: plain loops in Double over the same weights,
 /// written from the TransformerLens definitions. Returns every hook (as TransformerLens
 /// lays it out, flattened), the per-token loss `[batch, seq - 1]` and the logits.
 enum NaiveTransformer {

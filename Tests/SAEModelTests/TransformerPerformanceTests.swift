@@ -42,12 +42,12 @@ final class TransformerPerformanceTests: XCTestCase {
         lossPlan.outputs = .lossPerToken
         var sink: Float = 0
         let harvestTimes = try timings(repeats) {
-            var r = try model.forward(tokens, plan: harvestPlan, workspace: ws, threads: threads)
+            var r = try model.run(tokens, plan: harvestPlan, workspace: ws, threads: threads)
             sink += r.stoppedValue![5, 7]
             r.stoppedValue = nil
         }
         let lossTimes = try timings(max(1, repeats / 2)) {
-            sink += try model.forward(tokens, plan: lossPlan, workspace: ws, threads: threads).lossPerToken![3, 4]
+            sink += try model.run(tokens, plan: lossPlan, workspace: ws, threads: threads).lossPerToken![3, 4]
         }
         let (harvest, loss) = (harvestTimes[harvestTimes.count / 2], lossTimes[lossTimes.count / 2])
         let publicTimes = try timings(repeats) {
@@ -91,7 +91,7 @@ final class TransformerPerformanceTests: XCTestCase {
         let n = tokens.batch * tokens.seq, d = c.dModel
         var plan = ForwardPlan()
         plan.stopAfter = HookPoint(.mlpPost)
-        _ = try model.forward(tokens, plan: plan, workspace: ws, threads: threads)
+        _ = try model.run(tokens, plan: plan, workspace: ws, threads: threads)
         let x = MatrixAccess.read(ws.lnScaled), qkv = MatrixAccess.write(&ws.qkv), z = MatrixAccess.write(&ws.z)
         let mlp = MatrixAccess.write(&ws.mlp), resid = MatrixAccess.write(&ws.resid)
         let out = MatrixAccess.write(&ws.attnOut)

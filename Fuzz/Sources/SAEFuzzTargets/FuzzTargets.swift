@@ -46,9 +46,9 @@ public enum FuzzTargets {
     /// The input is JSON text: parse it strictly; what parses must print as JSON that
     /// parses again (as `cfg.json` is written back).
     public static func json(_ input: UnsafeRawBufferPointer) {
-        guard let value = try? StrictJSON.parse(input) else { return }
-        let text = SAEConfigValue(value).jsonText
-        do { _ = try StrictJSON.parse(Array(text.utf8)) } catch {
+        guard let value = try? JSONValue.parse(input) else { return }
+        let text = value.jsonText
+        do { _ = try JSONValue.parse(Array(text.utf8)) } catch {
             preconditionFailure("written JSON does not parse again: \(error): \(text)")
         }
     }

@@ -15,16 +15,6 @@ struct TileStore {
     var ldBlockMax: Int = 0
 }
 
-@inline(__always)
-private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-@inline(__always)
-private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-}
-
 /// Finishes one row of a full-width tile: scale, add beta*C, bias, pre, ReLU, store.
 @inline(__always)
 private func storeRow(
@@ -34,13 +24,13 @@ private func storeRow(
     var v0 = a0, v1 = a1
     if s.alpha != 1 { v0 *= s.alpha; v1 *= s.alpha }
     if s.beta == 1 {
-        v0 += load8(c); v1 += load8(c + 8)
+        v0 += SIMDMath.load(c); v1 += SIMDMath.load(c + 8)
     } else if s.beta != 0 {
-        v0.addProduct(SIMD8(repeating: s.beta), load8(c))
-        v1.addProduct(SIMD8(repeating: s.beta), load8(c + 8))
+        v0.addProduct(SIMD8(repeating: s.beta), SIMDMath.load(c))
+        v1.addProduct(SIMD8(repeating: s.beta), SIMDMath.load(c + 8))
     }
-    if let b = s.bias { v0 += load8(b); v1 += load8(b + 8) }
-    if let p = pre { store8(v0, p); store8(v1, p + 8) }
+    if let b = s.bias { v0 += SIMDMath.load(b); v1 += SIMDMath.load(b + 8) }
+    if let p = pre { SIMDMath.store(v0, p); SIMDMath.store(v1, p + 8) }
     if let m = blockMax {
         let h = v0.replacing(with: v1, where: v0 .< v1)
         let q = h.lowHalf.replacing(with: h.highHalf, where: h.lowHalf .< h.highHalf)
@@ -52,7 +42,7 @@ private func storeRow(
         v0 = v0.replacing(with: z, where: v0 .< z)
         v1 = v1.replacing(with: z, where: v1 .< z)
     }
-    store8(v0, c); store8(v1, c + 8)
+    SIMDMath.store(v0, c); SIMDMath.store(v1, c + 8)
 }
 
 /// The 6x16 register-blocked micro-kernel: `acc = A_panel (6 x kc) * B_panel (kc x 16)`
@@ -72,7 +62,7 @@ func gemmMicroKernel6x16(
     var c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
     var ap = a, bp = b
     for _ in 0..<kc {
-        let b0 = load8(bp), b1 = load8(bp + 8)
+        let b0 = SIMDMath.load(bp), b1 = SIMDMath.load(bp + 8)
         var x = SIMD8<Float>(repeating: ap[0])
         c00.addProduct(x, b0); c01.addProduct(x, b1)
         x = SIMD8<Float>(repeating: ap[1])
@@ -100,9 +90,9 @@ func gemmMicroKernel6x16(
     // Edge tile: spill the accumulators, then store the valid corner element by element.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 96) { tmp in
         let t = tmp.baseAddress!
-        store8(c00, t); store8(c01, t + 8); store8(c10, t + 16); store8(c11, t + 24)
-        store8(c20, t + 32); store8(c21, t + 40); store8(c30, t + 48); store8(c31, t + 56)
-        store8(c40, t + 64); store8(c41, t + 72); store8(c50, t + 80); store8(c51, t + 88)
+        SIMDMath.store(c00, t); SIMDMath.store(c01, t + 8); SIMDMath.store(c10, t + 16); SIMDMath.store(c11, t + 24)
+        SIMDMath.store(c20, t + 32); SIMDMath.store(c21, t + 40); SIMDMath.store(c30, t + 48); SIMDMath.store(c31, t + 56)
+        SIMDMath.store(c40, t + 64); SIMDMath.store(c41, t + 72); SIMDMath.store(c50, t + 80); SIMDMath.store(c51, t + 88)
         for i in 0..<mr {
             let row = c + i * ldc
             var blockMax = -Float.infinity

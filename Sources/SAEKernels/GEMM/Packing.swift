@@ -48,13 +48,11 @@ enum GEMMPacking {
                 if cols == nr {
                     // nr is a multiple of 8: copy eight at a time.
                     for p in 0..<kc {
-                        let s = UnsafeRawPointer(src + p * ldb)
-                        let o = UnsafeMutableRawPointer(d + p * nr)
-                        var off = 0
-                        while off < nr * 4 {
-                            o.storeBytes(of: s.loadUnaligned(fromByteOffset: off, as: SIMD8<Float>.self),
-                                         toByteOffset: off, as: SIMD8<Float>.self)
-                            off += 32
+                        let s = src + p * ldb, o = d + p * nr
+                        var j = 0
+                        while j < nr {
+                            SIMDMath.store(SIMDMath.load(s + j), o + j)
+                            j += 8
                         }
                     }
                 } else {
@@ -90,7 +88,7 @@ enum GEMMPacking {
         var p = 0
         while p + 8 <= kc {
             for i in 0..<rows {
-                let v = UnsafeRawPointer(src + i * ld + p).loadUnaligned(as: SIMD8<Float>.self)
+                let v = SIMDMath.load(src + i * ld + p)
                 let o = dst + p * width + i
                 o[0] = v[0]; o[width] = v[1]; o[2 * width] = v[2]; o[3 * width] = v[3]
                 o[4 * width] = v[4]; o[5 * width] = v[5]; o[6 * width] = v[6]; o[7 * width] = v[7]

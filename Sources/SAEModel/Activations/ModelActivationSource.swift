@@ -133,7 +133,7 @@ public final class ModelActivationSource: ResumableActivationSource {
         guard taken > 0 else { return false }
         let tokens = TokenBatch(ids: ids, batch: taken, seq: contexts.length)
         if workspace?.batch != taken { workspace = ForwardWorkspace(batch: taken, seq: contexts.length) }
-        let result = try model.forward(tokens, plan: plan, workspace: workspace!, threads: threads)
+        let result = try model.run(tokens, plan: plan, workspace: workspace!, threads: threads)
         current = result.stoppedValue!
         contextsRun += taken
         currentContexts = taken

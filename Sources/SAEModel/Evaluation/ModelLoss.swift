@@ -86,7 +86,7 @@ public enum ModelLoss {
         var meanPlan = ForwardPlan()
         meanPlan.stopAfter = hook
         try batches { start, tokens, ws in
-            var value: Matrix? = try model.forward(tokens, plan: meanPlan, workspace: ws, threads: threads).stoppedValue
+            var value: Matrix? = try model.run(tokens, plan: meanPlan, workspace: ws, threads: threads).stoppedValue
             value!.withUnsafeBufferPointer { p in
                 for r in 0..<value!.rows where r % length >= first {
                     for j in 0..<width { sums[j] += Double(p[r * width + j]) }
@@ -108,32 +108,18 @@ public enum ModelLoss {
         var splicePlan = finalPlan
         var zeroPlan = ForwardPlan()
         zeroPlan.outputs = .lossPerToken
-        zeroPlan.interventions[hook] = { m in m.withUnsafeMutableBufferPointer { $0.update(repeating: 0) } }
+        zeroPlan.interventions[hook] = Splice.zeroAblation
         var meanPlan2 = zeroPlan
-        meanPlan2.interventions[hook] = { m in
-            let rows = m.rows
-            m.withUnsafeMutableBufferPointer { p in
-                for r in 0..<rows { for j in 0..<width { p[r * width + j] = mean[j] } }
-            }
-        }
+        meanPlan2.interventions[hook] = Splice.meanAblation(mean)
         try withoutActuallyEscaping(reconstruct) { reconstruct in
-        splicePlan.interventions[hook] = { m in
-            var spliced = try reconstruct(m)
-            if excluded != .none {
-                guard spliced.rows == m.rows && spliced.cols == m.cols else {
-                    throw TransformerError.invalidRequest(reason: "the reconstruction of '\(name)' is \(spliced.rows)x\(spliced.cols), not \(m.rows)x\(m.cols)")
-                }
-                excluded.restoreExcludedRows(of: &spliced, from: m, seq: length)
-            }
-            m = spliced
-        }
+        splicePlan.interventions[hook] = Splice.reconstruction(hook: name, excluded: excluded, seq: length, reconstruct)
         defer { splicePlan.interventions = [:] }
         try batches { start, tokens, ws in
-            let cleanFinal = try model.forward(tokens, plan: finalPlan, workspace: ws, threads: threads).captured[final]!
-            let splicedFinal = try model.forward(tokens, plan: splicePlan, workspace: ws, threads: threads).captured[final]!
+            let cleanFinal = try model.run(tokens, plan: finalPlan, workspace: ws, threads: threads).captured[final]!
+            let splicedFinal = try model.run(tokens, plan: splicePlan, workspace: ws, threads: threads).captured[final]!
             let compared = model.nextTokenComparison(final: splicedFinal, reference: cleanFinal, tokens: tokens, threads: threads)
-            let zeroLoss = try model.forward(tokens, plan: zeroPlan, workspace: ws, threads: threads).lossPerToken!
-            let meanLoss = try model.forward(tokens, plan: meanPlan2, workspace: ws, threads: threads).lossPerToken!
+            let zeroLoss = try model.run(tokens, plan: zeroPlan, workspace: ws, threads: threads).lossPerToken!
+            let meanLoss = try model.run(tokens, plan: meanPlan2, workspace: ws, threads: threads).lossPerToken!
             for b in 0..<tokens.batch {
                 let c = start + b
                 for i in 0..<predicted {

@@ -45,11 +45,11 @@ public struct SAEMetrics: Codable, Sendable, Equatable {
         case klDivergence = "kl_divergence"
     }
 
-    /// Pretty JSON with sorted keys (NaN written as a string).
+    /// Pretty JSON with sorted keys (a non-finite figure written as `JSONNonFinite` says).
     public func json() -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        e.nonConformingFloatEncodingStrategy = JSONNonFinite.encodingStrategy
         return String(decoding: (try? e.encode(self)) ?? Data(), as: UTF8.self)
     }
 }

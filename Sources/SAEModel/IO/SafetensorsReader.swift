@@ -136,13 +136,13 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         let dataStart = 8 + Int(headerLength)
         let bufferSize = bytes.count - dataStart
-        let json: StrictJSON
+        let json: JSONValue
         do {
-            json = try StrictJSON.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]))
-        } catch let e as StrictJSON.ParseError {
+            json = try JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]))
+        } catch let e as JSONValue.ParseError {
             throw SafetensorsError.headerNotJSON(file: path, reason: e.description)
         }
-        guard case let .object(members) = json else {
+        guard let members = json.objectValue?.members else {
             throw SafetensorsError.headerNotObject(file: path, found: json.kind)
         }
 
@@ -163,8 +163,8 @@ public final class SafetensorsFile: @unchecked Sendable {
         return Header(dataStart: dataStart, entries: entries, metadata: metadata)
     }
 
-    private static func parseMetadata(_ value: StrictJSON, path: String) throws -> [String: String] {
-        guard case let .object(members) = value else {
+    private static func parseMetadata(_ value: JSONValue, path: String) throws -> [String: String] {
+        guard let members = value.objectValue?.members else {
             throw SafetensorsError.invalidMetadata(file: path, reason: "is a \(value.kind), not an object")
         }
         var metadata: [String: String] = [:]
@@ -180,13 +180,13 @@ public final class SafetensorsFile: @unchecked Sendable {
         return metadata
     }
 
-    private static func parseEntry(_ name: String, _ value: StrictJSON, bufferSize: Int,
+    private static func parseEntry(_ name: String, _ value: JSONValue, bufferSize: Int,
                                    path: String) throws -> TensorInfo {
         func invalid(_ reason: String) -> SafetensorsError {
             .invalidEntry(file: path, tensor: name, reason: reason)
         }
-        guard case let .object(fields) = value else { throw invalid("entry is a \(value.kind), not an object") }
-        func field(_ key: String) throws -> StrictJSON {
+        guard let fields = value.objectValue?.members else { throw invalid("entry is a \(value.kind), not an object") }
+        func field(_ key: String) throws -> JSONValue {
             let matches = fields.filter { $0.key == key }
             guard let first = matches.first else { throw invalid("missing '\(key)'") }
             guard matches.count == 1 else { throw invalid("'\(key)' appears more than once") }

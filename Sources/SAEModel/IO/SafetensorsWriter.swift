@@ -118,7 +118,7 @@ public struct SafetensorsWriter {
         if !metadata.isEmpty {
             separator()
             json += "\"__metadata__\":{"
-            json += metadata.keys.sorted().map { "\(StrictJSON.quoted($0)):\(StrictJSON.quoted(metadata[$0]!))" }
+            json += metadata.keys.sorted().map { "\(JSONValue.quoted($0)):\(JSONValue.quoted(metadata[$0]!))" }
                 .joined(separator: ",")
             json += "}"
         }
@@ -126,7 +126,7 @@ public struct SafetensorsWriter {
         for name in names {
             let t = tensors[name]!
             separator()
-            json += "\(StrictJSON.quoted(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":["
+            json += "\(JSONValue.quoted(name)):{\"dtype\":\"\(t.dtype.rawValue)\",\"shape\":["
             json += t.shape.map(String.init).joined(separator: ",")
             json += "],\"data_offsets\":[\(offset),\(offset + t.byteCount)]}"
             offset += t.byteCount

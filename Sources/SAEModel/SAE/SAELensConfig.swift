@@ -30,23 +30,22 @@ struct SAELensConfig {
         do { bytes = Array(try Data(contentsOf: url)) } catch {
             throw SAEFormatError.invalidConfig(file: path, reason: "cannot read: \(error.localizedDescription)")
         }
-        let json: StrictJSON
-        do { json = try StrictJSON.parse(bytes) } catch let e as StrictJSON.ParseError {
+        let json: JSONValue
+        do { json = try JSONValue.parse(bytes) } catch let e as JSONValue.ParseError {
             throw SAEFormatError.invalidConfig(file: path, reason: "not valid JSON: \(e.description)")
         }
-        guard case let .object(members) = json else {
+        guard let cfg = json.objectValue else {
             throw SAEFormatError.invalidConfig(file: path, reason: "is a JSON \(json.kind), not an object")
         }
         var seen = Set<String>()
-        for m in members where !seen.insert(m.key).inserted {
+        for m in cfg.members where !seen.insert(m.key).inserted {
             throw SAEFormatError.invalidConfig(file: path, reason: "key '\(m.key)' appears more than once")
         }
-        let cfg = SAEConfigValue(json).objectValue!
         let path = self.path
         func invalid(_ reason: String) -> SAEFormatError { .invalidConfig(file: path, reason: reason) }
 
         // Metadata first: it can say a jumprelu file holds a batchtopk SAE.
-        var metaObject = SAEConfigObject()
+        var metaObject = JSONObject()
         if let m = cfg["metadata"], m != .null {
             guard let o = m.objectValue else { throw invalid("'metadata' is a \(m.kind), not an object") }
             metaObject = o
@@ -119,7 +118,7 @@ struct SAELensConfig {
 
         // Metadata.
         var meta = SAEMetadata()
-        var other = SAEConfigObject()
+        var other = JSONObject()
         var defaulted: [String] = []
         for (key, value) in metaObject.members {
             switch (key, value) {
@@ -144,7 +143,7 @@ struct SAELensConfig {
         meta.defaultedKeys = defaulted
         let consumed = architecture.usesK ? Self.modelledKeys
                                           : Self.modelledKeys.subtracting(["k", "rescale_acts_by_decoder_norm"])
-        meta.otherConfig = SAEConfigObject(cfg.members.filter { !consumed.contains($0.key) })
+        meta.otherConfig = JSONObject(cfg.members.filter { !consumed.contains($0.key) })
         metadata = meta
     }
 
@@ -156,11 +155,11 @@ struct SAELensConfig {
         var factor: Double? = nil
         if FileManager.default.fileExists(atPath: scalerURL.path) {
             let scalerPath = scalerURL.path
-            let json: StrictJSON
-            do { json = try StrictJSON.parse(Array(try Data(contentsOf: scalerURL))) } catch {
+            let json: JSONValue
+            do { json = try JSONValue.parse(Array(try Data(contentsOf: scalerURL))) } catch {
                 throw SAEFormatError.invalidConfig(file: scalerPath, reason: "not valid JSON: \(error)")
             }
-            let value = SAEConfigValue(json).objectValue?["scaling_factor"]
+            let value = json.objectValue?["scaling_factor"]
             switch value {
             case nil: throw SAEFormatError.invalidConfig(file: scalerPath, reason: "missing key 'scaling_factor'")
             case .null?: break
@@ -197,9 +196,9 @@ struct SAELensConfig {
     }
 
     /// The `cfg.json` object for `sae` (a batchtopk SAE already folded when it rescales).
-    static func json(for sae: SparseAutoencoder) -> SAEConfigValue {
+    static func json(for sae: SparseAutoencoder) -> JSONValue {
         let m = sae.metadata
-        var meta = SAEConfigObject()
+        var meta = JSONObject()
         meta["hook_name"] = .string(m.hookName)
         meta["context_size"] = .integer(m.contextSize)
         meta["prepend_bos"] = .bool(m.prependBos)
@@ -219,7 +218,7 @@ struct SAELensConfig {
             meta["training_architecture_details"] = .object(details)
         }
 
-        var cfg = SAEConfigObject()
+        var cfg = JSONObject()
         cfg["d_in"] = .integer(sae.dIn)
         cfg["d_sae"] = .integer(sae.dSae)
         cfg["dtype"] = .string(dtypeName(sae.weightDType))

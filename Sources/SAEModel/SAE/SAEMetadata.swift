@@ -24,10 +24,10 @@ public struct SAEMetadata: Sendable, Equatable {
     /// every string-valued `metadata` entry SAEKit does not model here.
     public var extra: [String: String]
     /// The other `metadata` entries (objects, numbers, ...), in file order.
-    public var otherMetadata: SAEConfigObject
+    public var otherMetadata: JSONObject
     /// The top-level `cfg.json` keys SAEKit does not model (`device`, `reshape_activations`, ...),
     /// in file order.
-    public var otherConfig: SAEConfigObject
+    public var otherConfig: JSONObject
     /// The `metadata` keys among `hook_name`, `context_size`, `prepend_bos` that were absent
     /// from the loaded file and took their defaults (empty for a new SAE).
     public var defaultedKeys: [String]
@@ -36,7 +36,7 @@ public struct SAEMetadata: Sendable, Equatable {
                 contextSize: Int = SAEMetadata.defaultContextSize,
                 prependBos: Bool = SAEMetadata.defaultPrependBos,
                 modelName: String? = nil, extra: [String: String] = [:],
-                otherMetadata: SAEConfigObject = [:], otherConfig: SAEConfigObject = [:],
+                otherMetadata: JSONObject = [:], otherConfig: JSONObject = [:],
                 defaultedKeys: [String] = []) {
         self.hookName = hookName
         self.contextSize = contextSize

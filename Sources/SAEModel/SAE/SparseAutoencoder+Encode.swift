@@ -181,19 +181,16 @@ extension SparseAutoencoder {
         }
     }
 
-    /// Runs the encoder a chunk of rows at a time into reused scratch (sized so a chunk's
-    /// pre-activations stay in cache) and hands each chunk (first row, row count,
-    /// `rows x dSae` pre-activations, writable) to `body`.
+    /// Hands `x`'s pre-activations to `body` a chunk of rows at a time (first row, row
+    /// count, `rows x dSae` pre-activations, writable): this SAE's operands through
+    /// `Encoder.forEachChunk`, the one chunked encoder loop.
     private func forEachPreActivationChunk(_ x: Matrix, threads: Int,
                                            _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
-        let chunk = Encoder.chunkRows(dSae: dSae)
-        ScratchPool.withScratch(count: min(chunk, max(1, x.rows)) * dSae) { pre in
-            var r0 = 0
-            while r0 < x.rows {
-                let rows = min(chunk, x.rows - r0)
-                encoderForward(x, rows: r0..<(r0 + rows), relu: false, into: pre, threads: threads)
-                body(r0, rows, pre)
-                r0 += rows
+        if x.rows == 0 { return }
+        withEncoderOperands { wEnc, bEnc, bDec in
+            x.withUnsafeBufferPointer { xp in
+                Encoder.forEachChunk(x: xp.baseAddress!, batch: x.rows, dIn: dIn, dSae: dSae, wEnc: wEnc, layout: .none,
+                                     bEnc: bEnc, bDec: bDec, relu: false, threads: threads, body)
             }
         }
     }

@@ -32,11 +32,12 @@ public struct TrainingLogRecord: Codable, Sendable, Equatable {
         case densePath = "dense_path", resampled
     }
 
-    /// The record as one line of JSON (keys sorted).
+    /// The record as one line of JSON (keys sorted; a non-finite figure, e.g. a diverged
+    /// loss, written as `JSONNonFinite` says).
     public func jsonLine() -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        e.nonConformingFloatEncodingStrategy = JSONNonFinite.encodingStrategy
         return String(decoding: (try? e.encode(self)) ?? Data(), as: UTF8.self)
     }
 }

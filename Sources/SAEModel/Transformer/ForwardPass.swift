@@ -69,8 +69,12 @@ package final class ForwardWorkspace {
 
 extension Transformer {
     /// One forward pass of `tokens` following `plan`, in `workspace` (which must have the
-    /// tokens' shape). See `Transformer` for the math and `run` for the plan's meaning.
-    package func forward(
+    /// tokens' shape): the one way into the model. The public `run(_:capture:...)` is its
+    /// front (hook names checked and turned into a plan, the model's cached workspace);
+    /// package callers that keep their own workspace across batches (`ModelLoss`,
+    /// `ModelActivationSource`) call this directly. See `Transformer` for the math and
+    /// `run(_:capture:...)` for the plan's meaning.
+    package func run(
         _ tokens: TokenBatch, plan: ForwardPlan, workspace ws: ForwardWorkspace, threads: Int
     ) throws -> ForwardResult {
         precondition(ws.batch == tokens.batch && ws.seq == tokens.seq,

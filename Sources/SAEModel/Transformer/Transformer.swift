@@ -66,7 +66,8 @@ public struct TransformerRun: Sendable {
 /// and an intervention there feeds the edited `xhat` through `w`, `b`. GEMMs run over all `N` rows at once;
 /// attention runs per (sequence, head) pair, pairs split over threads.
 ///
-/// `run` reuses the buffers of the previous run of the same `[batch, seq]` shape (one set is
+/// `run` is the way in (every other entry point, `lossPerToken` included, goes through it).
+/// It reuses the buffers of the previous run of the same `[batch, seq]` shape (one set is
 /// kept per model, about `batch * seq * (6 d_model + 3 n_heads d_head + d_mlp)` Floats), so
 /// repeated runs allocate only what they return.
 public final class Transformer: Sendable {
@@ -118,7 +119,9 @@ public final class Transformer: Sendable {
 
     package func hook(_ name: String) throws -> HookPoint { try HookPoint.parse(name, layers: config.nLayers) }
 
-    /// Runs the model on `tokens` (`[batch, seq]`, `seq <= n_ctx`, ids `< d_vocab`).
+    /// Runs the model on `tokens` (`[batch, seq]`, `seq <= n_ctx`, ids `< d_vocab`): the
+    /// one way into the model. (Inside the package, `run(_:plan:workspace:threads:)` is the
+    /// same pass on an already-checked plan; this is that pass's front.)
     ///
     /// - `capture`: hook names whose values to return in `activations`.
     /// - `interventions`: per hook name, a closure that edits the value before the run goes on.
@@ -140,7 +143,7 @@ public final class Transformer: Sendable {
         let plan = try makePlan(capture: capture, interventions: interventions, stopAfter: stopAfter, outputs: outputs)
         let workspace = workspaces.take(batch: tokens.batch, seq: tokens.seq)
         defer { workspaces.put(workspace) }
-        var result = try forward(tokens, plan: plan, workspace: workspace, threads: threads)
+        var result = try run(tokens, plan: plan, workspace: workspace, threads: threads)
         result.stoppedValue = nil
         var named: [String: Matrix] = [:]
         for (hook, value) in result.captured { named[hook.name] = value }

@@ -76,10 +76,10 @@ public struct TransformerConfig: Sendable, Equatable, Codable {
         do { data = try Data(contentsOf: url) } catch {
             throw fail("cannot read: \(error.localizedDescription)")
         }
-        let json: StrictJSON
-        do { json = try StrictJSON.parse([UInt8](data)) } catch { throw fail("not valid JSON: \(error)") }
-        guard case let .object(members) = json else { throw fail("top level is a JSON \(json.kind), not an object") }
-        var fields: [String: StrictJSON] = [:]
+        let json: JSONValue
+        do { json = try JSONValue.parse([UInt8](data)) } catch { throw fail("not valid JSON: \(error)") }
+        guard let members = json.objectValue?.members else { throw fail("top level is a JSON \(json.kind), not an object") }
+        var fields: [String: JSONValue] = [:]
         for (key, value) in members { fields[key] = value }
 
         func positiveInt(_ key: String) throws -> Int {

@@ -1,6 +1,7 @@
 import SAEKernels
 
-/// One batch of contexts run through the model with an SAE spliced in at a hook: the
+/// One batch of contexts run through the model with an SAE spliced in at a hook (the
+/// interventions are `Splice`'s, as in `ModelLoss`): the
 /// hook's clean value, the SAE's codes and reconstruction, and (when asked) the per-token
 /// next-token losses of the clean run, of the run with the hook replaced by the
 /// reconstruction, and of the run with the hook set to zero.
@@ -41,13 +42,12 @@ struct SplicedBatch {
         var result = SplicedBatch(tokens: tokens, x: x, codes: codes, reconstruction: xHat)
         if measureLoss {
             result.cleanLoss = clean.lossPerToken
-            var spliced = xHat
-            if excludeFirstPosition { ExcludedPositions.bos.restoreExcludedRows(of: &spliced, from: x, seq: tokens.seq) }
-            result.splicedLoss = try model.run(tokens, interventions: [hook: { [spliced] m in m = spliced }],
+            let splice = Splice.reconstruction(hook: hook, excluded: excludeFirstPosition ? .bos : .none,
+                                               seq: tokens.seq) { _ in xHat }
+            result.splicedLoss = try model.run(tokens, interventions: [hook: splice],
                                                outputs: .lossPerToken, threads: threads).lossPerToken
-            result.zeroLoss = try model.run(tokens, interventions: [hook: { m in
-                m.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-            }], outputs: .lossPerToken, threads: threads).lossPerToken
+            result.zeroLoss = try model.run(tokens, interventions: [hook: Splice.zeroAblation],
+                                            outputs: .lossPerToken, threads: threads).lossPerToken
         }
         return result
     }

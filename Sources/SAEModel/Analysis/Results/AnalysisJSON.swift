@@ -3,28 +3,22 @@ import Foundation
 /// The JSON form of analysis results.
 ///
 /// NaN-safe: a non-finite Float or Double (a dead feature's mean loss, an undefined
-/// correlation) is written as the string `"NaN"`, `"Infinity"` or `"-Infinity"` instead of
-/// failing the encode, and read back as the number. Keys are sorted, so the same result
-/// always gives the same bytes.
+/// correlation) is written as `JSONNonFinite` says (the string `"NaN"`, `"Infinity"` or
+/// `"-Infinity"`) instead of failing the encode, and read back as the number. Keys are
+/// sorted, so the same result always gives the same bytes.
 public enum AnalysisJSON {
-    public static let nanString = "NaN"
-    public static let positiveInfinityString = "Infinity"
-    public static let negativeInfinityString = "-Infinity"
-
     /// A `JSONEncoder` with the NaN-safe strategy and sorted keys.
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
-        e.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: positiveInfinityString, negativeInfinity: negativeInfinityString, nan: nanString)
+        e.nonConformingFloatEncodingStrategy = JSONNonFinite.encodingStrategy
         return e
     }
 
     /// The matching `JSONDecoder`.
     public static func decoder() -> JSONDecoder {
         let d = JSONDecoder()
-        d.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: positiveInfinityString, negativeInfinity: negativeInfinityString, nan: nanString)
+        d.nonConformingFloatDecodingStrategy = JSONNonFinite.decodingStrategy
         return d
     }
 
