@@ -49,7 +49,7 @@ enum ActivationsCommand {
         }
         progress.endLine()
         progress.phase("wrote \(n) contexts of \(length) tokens, hooks \(hooks.joined(separator: ", ")), to \(out.path)")
-        JSONOutput.print(["out": out.path, "sequences": n, "context": length, "offset": offset, "bos": Int(bos),
+        try JSONOutput.print(["out": out.path, "sequences": n, "context": length, "offset": offset, "bos": Int(bos),
                           "tensors": ["tokens"] + hooks + ["loss_per_token"]])
     }
 }

@@ -54,7 +54,7 @@ enum AnalyzeCommand {
         let url = try analyze(sae: s.sae, model: s.model, contexts: s.contexts, hook: s.hook, snapshots: snapshots,
                               tokenizer: s.modelDirectory.appendingPathComponent("tokenizer.json"), out: out, threads: s.threads,
                               progress: Progress(), options: o)
-        JSONOutput.print(["report": url.path, "analysis": out.appendingPathComponent("analysis.json").path])
+        try JSONOutput.print(["report": url.path, "analysis": out.appendingPathComponent("analysis.json").path])
     }
 
     /// Runs the analyses and writes analysis.json and report.html into `out`; returns the

@@ -30,6 +30,6 @@ enum EncodeCommand {
         try SAEFileEncoding.encode(sae: sae, input: input, tensor: tensor, output: out,
                                    threads: try p.threads())
         FileHandle.standardError.write(Data("sae: wrote feature_acts and sae_out to \(out.path)\n".utf8))
-        JSONOutput.print(["out": out.path, "tensors": ["feature_acts", "sae_out"]])
+        try JSONOutput.print(["out": out.path, "tensors": ["feature_acts", "sae_out"]])
     }
 }
