@@ -285,7 +285,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func testSchedules() {
-        var c = TrainingConfig()
+        var c = TrainingConfig.plain
         c.learningRate = 1; c.lrWarmupSteps = 10; c.lrDecay = .linear; c.lrDecayFraction = 0.5
         c.l1Coefficient = 2; c.l1WarmupSteps = 4
         let s = Schedules(config: c, totalSteps: 100)

@@ -143,7 +143,7 @@ struct CheckpointReader {
         guard s.bufferPosition >= 0 && s.bufferPosition <= s.bufferFilled else {
             throw stateError("bufferPosition \(s.bufferPosition) outside 0...\(s.bufferFilled) (the filled slots)")
         }
-        let windowTokens = max(1, config.frequencyWindowTokens)
+        let windowTokens = max(1, config.effectiveFrequencyWindowTokens)
         guard s.windowSeen >= 0 && s.windowSeen < windowTokens && s.windowSeen <= s.tokensSeen else {
             throw stateError("windowSeen \(s.windowSeen) outside 0..<\(min(windowTokens, s.tokensSeen + 1))")
         }
