@@ -10,7 +10,7 @@ enum AnalysisFixture {
     static let hookPost = "blocks.0.mlp.hook_post"
     static let bos: Int32 = 0
 
-    static let model: Transformer = try! Transformer(contentsOf: Fixtures.url("tiny-gelu-1l"))
+    static let model: Transformer = try! Transformer(contentsOf: Fixtures.model)
     static let tokenizer: BPETokenizer = try! BPETokenizer(contentsOf: Fixtures.url("tiny-gelu-1l/tokenizer.json"))
     static let dataset: TokenDataset = try! TokenDataset(contentsOf: Fixtures.url("tiny-gelu-1l/tokens-eval.bin"))
     static let standardSAE: SparseAutoencoder = try! SparseAutoencoder.load(from: Fixtures.url("tiny-gelu-1l/saelens-standard"))
