@@ -11,7 +11,8 @@ enum TrainCommand {
         Trains a sparse autoencoder on a transformer hook's activations, streamed from a token file.
         Writes OUT/sae (SAELens format), OUT/training_log.jsonl, OUT/feature_frequencies.safetensors,
         OUT/metrics.json, and OUT/analysis.json + OUT/report.html. With no options it trains on the
-        bundled tiny 1-layer GELU model and its tokens.
+        bundled tiny 1-layer GELU model and its tokens. The defaults are the library's recommended
+        setup (TrainingConfig(), TrainingRun): a Swift program gets the same run from TrainingRun.
         """,
         usage: "[--model DIR --tokens FILE] [options]",
         options: [
@@ -26,21 +27,21 @@ enum TrainCommand {
             OptionSpec(name: "k", value: "N", defaultValue: "32", help: "active latents per token (topk, batchtopk)"),
             OptionSpec(name: "l1", value: "C", defaultValue: "2.5", help: "L1 coefficient (standard): higher = sparser. On the bundled model (normalised inputs, 2M tokens) 2 gives L0 98, 2.5 L0 77, 3 L0 62, 5 L0 35; raise it for a lower L0"),
             OptionSpec(name: "decoder", value: "l1-weighted|unit-norm", defaultValue: "l1-weighted", help: "standard: L1 weighted by the decoder-row norms, rows free, init norm 0.1 (SAELens v6), or Anthropic's unit-norm decoder rows"),
-            OptionSpec(name: "l1-warmup", value: "STEPS", defaultValue: "5% of the steps", help: "L1 warm-up steps (standard)"),
+            OptionSpec(name: "l1-warmup", value: "STEPS", defaultValue: "5% of the steps", help: "L1 warm-up steps (standard; the learning rate warms up over min(100, 5% of the steps))"),
             OptionSpec(name: "lr", value: "R", defaultValue: "0.001", help: "Adam learning rate"),
             OptionSpec(name: "lr-decay", value: "constant|linear|cosine", defaultValue: "linear", help: "decay over the last 20% of the steps"),
             OptionSpec(name: "batch", value: "N", defaultValue: "4096", help: "tokens per step"),
             OptionSpec(name: "train-tokens", value: "N", defaultValue: "2000000", help: "tokens to train on"),
             OptionSpec(name: "context", value: "N", defaultValue: "128 (at most the model's n_ctx)", help: "tokens per context (BOS first)"),
-            OptionSpec(name: "resample", value: "none|reinit|anthropic", defaultValue: "none", help: "feature resampling"),
-            OptionSpec(name: "resample-every", value: "N", defaultValue: "a quarter of the run", help: "tokens between resampling checks"),
+            OptionSpec(name: "resample", value: "none|reinit|anthropic", defaultValue: "none", help: "feature resampling (reinit: latents that fired on under 1e-5 of the period's tokens; anthropic: dead latents from inputs drawn among 16384 rows by squared loss)"),
+            OptionSpec(name: "resample-every", value: "N", defaultValue: "a quarter of the run, at least one batch", help: "tokens between resampling checks"),
             OptionSpec(name: "k-aux", value: "N", defaultValue: "0", help: "AuxK dead-latent loss: latents used (topk, batchtopk; 0: off)"),
             OptionSpec(name: "no-normalize", value: nil, defaultValue: nil, help: "train on raw activations (default: scaled so mean ||x|| = sqrt(d_in), folded on save)"),
             OptionSpec(name: "keep-bos", value: nil, defaultValue: nil, help: "also train on the BOS position's activations"),
             OptionSpec(name: "seed", value: "S", defaultValue: "42", help: "random seed (same seed and options: same weights)"),
             OptionSpec(name: "threads", value: "N", defaultValue: "all cores", help: "threads"),
             OptionSpec(name: "log-every", value: "STEPS", defaultValue: "10", help: "steps between training-log lines"),
-            OptionSpec(name: "snapshot-every", value: "N", defaultValue: "a tenth of the run", help: "tokens between per-feature frequency snapshots"),
+            OptionSpec(name: "snapshot-every", value: "N", defaultValue: "a tenth of the run, at least one batch", help: "tokens between per-feature frequency snapshots"),
             OptionSpec(name: "checkpoint-every", value: "N", defaultValue: "never", help: "tokens between checkpoints (in OUT/checkpoints)"),
             OptionSpec(name: "resume", value: nil, defaultValue: nil, help: "continue from the newest checkpoint in OUT/checkpoints made with the same options: the same weights as an uninterrupted run (never automatic: without it a run starts from scratch)"),
             OptionSpec(name: "eval-contexts", value: "N", defaultValue: "64", help: "contexts for the final evaluation"),
@@ -107,8 +108,8 @@ enum TrainCommand {
         default: c.resampling = .none
         }
         if let checkpointEvery { c.checkpointTokens = checkpointEvery }
-        do { try c.validate(dIn: run.dIn) } catch let e as TrainingError { throw UsageError(message: "\(e)") }
         run.config = c
+        do { try run.validate() } catch let e as TrainingError { throw UsageError(message: "\(e)") }
         run.skipBOS = !p.flag("keep-bos")
         if let evalContexts { run.evalContexts = evalContexts }
         run.resume = p.flag("resume")

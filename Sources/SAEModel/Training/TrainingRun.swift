@@ -157,6 +157,17 @@ public struct TrainingRun {
         return (train, try contexts.dataset.contexts(length: contextLength, bos: bos, startingAt: contexts.tokenOffset(ofContext: train)))
     }
 
+    /// The config `run()` trains with: `config`, its `checkpointDirectory` defaulting to the
+    /// run's `checkpointDirectory` when `checkpointTokens` asks for checkpoints.
+    public var effectiveConfig: TrainingConfig {
+        var c = config
+        if c.checkpointTokens > 0 && c.checkpointDirectory == nil { c.checkpointDirectory = checkpointDirectory.path }
+        return c
+    }
+
+    /// Checks `effectiveConfig` against `dIn` (`TrainingConfig.validate(dIn:)`), as `run()` does first.
+    public func validate() throws { try effectiveConfig.validate(dIn: dIn) }
+
     /// Checks the config against `dIn`, trains, saves, evaluates, then runs the analyses and
     /// writes the report; `progress` sees every event. See the type's doc for the files.
     public func run(progress: (Event) -> Void = { _ in }) throws -> Result {
@@ -165,8 +176,7 @@ public struct TrainingRun {
     }
 
     private func run(reporting progress: @escaping (Event) -> Void) throws -> Result {
-        var config = self.config
-        if config.checkpointTokens > 0 && config.checkpointDirectory == nil { config.checkpointDirectory = checkpointDirectory.path }
+        let config = effectiveConfig
         try config.validate(dIn: dIn)
         let (trainCount, evalContexts) = try split()
         // Cycles through the training contexts only: the held-out ones are never trained on.
@@ -190,7 +200,7 @@ public struct TrainingRun {
         let saeDir = outputDirectory.appendingPathComponent("sae")
         try sae.save(to: saeDir)
         let snapshotsURL = outputDirectory.appendingPathComponent("feature_frequencies.safetensors")
-        let snapshots = trainer.frequencySnapshots
+        let snapshots = trainer.snapshots
         try snapshots.write(to: snapshotsURL)
         progress(.phase("saved the SAE to \(saeDir.path), the log to \(logURL.path)"))
         progress(.phase("evaluating on \(min(self.evalContexts, evalContexts.count)) held-out contexts"))
