@@ -63,8 +63,8 @@ final class TrainerTests: XCTestCase {
             try resumed.train()
             XCTAssertEqual(resumed.config.decoderNorm, norm)
             XCTAssertEqual(resumed.parameters, straight.parameters, "\(arch) \(norm): resumed run diverged")
-            XCTAssertEqual(resumed.snapshots.map(\.tokens), straight.snapshots.map(\.tokens))
-            XCTAssertEqual(resumed.snapshots.map(\.frequencies), straight.snapshots.map(\.frequencies))
+            XCTAssertEqual(resumed.snapshots.tokens, straight.snapshots.tokens)
+            XCTAssertEqual(resumed.snapshots.frequencies, straight.snapshots.frequencies)
         }
     }
 

@@ -24,7 +24,7 @@ public final class SAETrainer<Source: ActivationSource> {
     public internal(set) var tokensSeen = 0
     public internal(set) var frequencies: FeatureFrequencies
     /// Per-feature firing frequencies, one entry per `frequencySnapshotTokens` tokens.
-    public internal(set) var snapshots: [(tokens: Int, frequencies: [Float])] = []
+    public internal(set) var snapshots = FrequencySnapshots()
     /// Inputs are multiplied by this before the SAE sees them (1 unless `normalizeInput`).
     public internal(set) var inputScale: Float = 1
     /// BatchTopK: the running inference threshold.
@@ -177,7 +177,7 @@ public final class SAETrainer<Source: ActivationSource> {
             resampled = latents.count
         default: break
         }
-        if crossed(config.effectiveFrequencySnapshotTokens) { snapshots.append((tokensSeen, frequencies.takeSnapshot())) }
+        if crossed(config.effectiveFrequencySnapshotTokens) { snapshots.append(tokens: tokensSeen, frequencies: frequencies.takeSnapshot()) }
         // The checkpoint goes after the log record is made, and holds it (a resumed run's log lacks no step).
         let checkpoint = crossed(config.checkpointTokens) ? config.checkpointDirectory.map {
             URL(fileURLWithPath: $0).appendingPathComponent(CheckpointDirectory.name(step: step))

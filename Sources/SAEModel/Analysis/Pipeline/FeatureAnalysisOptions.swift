@@ -72,7 +72,7 @@ public struct FeatureAnalysisOptions: Sendable {
     /// measure again over the main budget.
     public var prune: Bool = true
     public var pruneThreshold: Double? = nil
-    /// The trainer's frequency snapshots (`SAETrainer.frequencySnapshots`, or a run's
+    /// The trainer's frequency snapshots (`SAETrainer.snapshots`, or a run's
     /// `feature_frequencies.safetensors`), for density over training; nil or empty: skipped.
     public var trainingSnapshots: FrequencySnapshots? = nil
     /// A second SAE on the same hook to match features with.
