@@ -29,9 +29,12 @@ let package = Package(
     targets: [
         // MARK: - Implementation
         .target(name: "SAEKernels", dependencies: ["_SAEKernelsAVX512"], swiftSettings: kernelFlags),
-        .target(name: "SAEModel", dependencies: ["SAEKernels"], swiftSettings: kernelFlags),
+        // Resources/tiny-gelu-1l: the bundled model and tokens (`BundledModel`), what `sae train`
+        // trains on with no options; the tests read the same files.
+        .target(name: "SAEModel", dependencies: ["SAEKernels"], resources: [.copy("Resources/tiny-gelu-1l")],
+                swiftSettings: kernelFlags),
         .executableTarget(name: "SAEBench", dependencies: ["SAEKernels", "SAEModel", "SAETestSupport"]),
-        .executableTarget(name: "SAECLI", dependencies: ["SAEModel"], resources: [.copy("Default")]),
+        .executableTarget(name: "SAECLI", dependencies: ["SAEModel"]),
 
         // MARK: - Implementation details
         .target(name: "_SAEKernelsAVX512", swiftSettings: avx512Flags),
@@ -47,8 +50,8 @@ let package = Package(
         // MARK: - Unit test bundles
         .testTarget(name: "SAEKernelsTests", dependencies: ["SAEKernels", "_SAEKernelsAVX512", "SAETestSupport", "SAETestAssertions"]),
         .testTarget(name: "SAEModelTests", dependencies: ["SAEModel", "SAEKernels", "SAETestSupport", "SAETestAssertions"]),
-        // Runs the built `sae` executable.
-        .testTarget(name: "SAECLITests", dependencies: ["SAECLI", "SAETestSupport", "SAETestAssertions"]),
+        // Runs the built `sae` executable (and compares it with the library's `TrainingRun`).
+        .testTarget(name: "SAECLITests", dependencies: ["SAECLI", "SAEModel", "SAETestSupport", "SAETestAssertions"]),
     ],
     // Kernels hand raw buffers to Dispatch workers that write disjoint ranges; the
     // Swift 5 language mode lets such closures capture pointers without wrappers.

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpora in Fuzz/Corpus/<target>/ (standard library only, deterministic).
 
-Small hand-made files of each format (a few KB each), some cut from the test fixtures in
-Tests/Fixtures/tiny-gelu-1l, some malformed on purpose. Multi-file targets take the
+Small hand-made files of each format (a few KB each), some cut from the bundled model
+(Sources/SAEModel/Resources/tiny-gelu-1l) and the test fixtures in Tests/Fixtures/tiny-gelu-1l,
+some malformed on purpose. Multi-file targets take the
 layout of Fuzz/Sources/SAEFuzzTargets/InputParts.swift: 2-byte little-endian length, part,
 ..., last part. Run from anywhere: python3 Fuzz/make-seeds.py
 """
@@ -13,6 +14,8 @@ import struct
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(ROOT, "..", "Tests", "Fixtures", "tiny-gelu-1l")
+# The model's own files (config.json, tokenizer.json, tokens-*.bin) are the bundled model's.
+BUNDLED = os.path.join(ROOT, "..", "Sources", "SAEModel", "Resources", "tiny-gelu-1l")
 CORPUS = os.path.join(ROOT, "Corpus")
 
 SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
@@ -84,7 +87,8 @@ def write(target, name, data):
 
 
 def fixture(*path):
-    with open(os.path.join(FIXTURES, *path), "rb") as f:
+    bundled = os.path.join(BUNDLED, *path)
+    with open(bundled if os.path.exists(bundled) else os.path.join(FIXTURES, *path), "rb") as f:
         return f.read()
 
 

@@ -28,7 +28,7 @@ enum SyntheticCases {
             let result = Result()
             return Runner(
                 fast: {
-                    var c = TrainingConfig()
+                    var c = TrainingConfig.plain
                     c.architecture = s.arch
                     c.dSae = s.dSae; c.k = 12; c.l1Coefficient = 1
                     c.batchSize = s.batch; c.trainTokens = s.rows

@@ -22,7 +22,7 @@ enum TrainingCases {
     final class Box { var trainer: SAETrainer<ArrayActivationSource>; init(_ t: SAETrainer<ArrayActivationSource>) { trainer = t } }
 
     static func stepRunner(_ arch: SAEArchitecture, dIn: Int, dSae: Int, batch: Int, threads: Int) -> Runner {
-        var c = TrainingConfig()
+        var c = TrainingConfig.plain
         c.architecture = arch
         c.dSae = dSae
         c.k = 32

@@ -51,27 +51,12 @@ enum AnalyzeCommand {
         o.ultraLowThreshold = try p.double("ultra-low", min: 0, exclusiveMin: true) ?? o.ultraLowThreshold
         o.promptText = p.string("prompt")
         if let other = try p.existingPath("compare") { o.comparison = try SparseAutoencoder.load(from: other) }
-        let url = try analyze(sae: s.sae, model: s.model, contexts: s.contexts, hook: s.hook, snapshots: snapshots,
-                              tokenizer: s.modelDirectory.appendingPathComponent("tokenizer.json"), out: out, threads: s.threads,
-                              progress: Progress(), options: o)
-        try JSONOutput.print(["report": url.path, "analysis": out.appendingPathComponent("analysis.json").path])
-    }
-
-    /// Runs the analyses and writes analysis.json and report.html into `out`; returns the
-    /// report's URL. Shared by `sae train` and `sae analyze`.
-    static func analyze(sae: SparseAutoencoder, model: Transformer, contexts: TokenContexts, hook: String,
-                        snapshots: FrequencySnapshots?, tokenizer: URL, out: URL, threads: Int,
-                        progress: Progress, options: FeatureAnalysisOptions = FeatureAnalysisOptions()) throws -> URL {
-        var o = options
-        o.hook = hook
-        o.threads = threads
-        if let snapshots, snapshots.count > 0 { o.trainingSnapshots = zip(snapshots.tokens, snapshots.frequencies).map { ($0, $1) } }
-        let tok = FileManager.default.fileExists(atPath: tokenizer.path) ? try BPETokenizer(contentsOf: tokenizer) : nil
-        progress.phase("analysing \(min(o.contexts, contexts.count)) contexts")
-        let result = try FeatureAnalysis.run(sae: sae, model: model, tokenizer: tok, contexts: contexts, options: o) { step in
-            progress.update("analysis: \(step)")
-        }
+        let tokenizer = try BPETokenizer.inModelFolder(s.modelDirectory)
+        let progress = Progress()
+        let url = try FeatureAnalysis.writeReport(sae: s.sae, model: s.model, tokenizer: tokenizer, contexts: s.contexts, hook: s.hook,
+                                                  snapshots: snapshots, threads: s.threads, options: o, to: out,
+                                                  progress: { progress.update("analysis: \($0)") }, onPhase: { progress.phase($0) })
         progress.endLine()
-        return try ReportWriter.write(result, to: out)
+        try JSONOutput.print(["report": url.path, "analysis": out.appendingPathComponent("analysis.json").path])
     }
 }

@@ -7,7 +7,10 @@ import XCTest
 /// real runs of each command on the bundled default and the test fixtures.
 final class CLITests: XCTestCase {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The reference SAEs (`saelens-standard`, `saelens-topk`) and TransformerLens references.
     static let fixtures = repo.appendingPathComponent("Tests/Fixtures/tiny-gelu-1l")
+    /// The bundled model (SAEModel's resource `BundledModel`): config, weights, tokenizer, tokens.
+    static let model = repo.appendingPathComponent("Sources/SAEModel/Resources/tiny-gelu-1l")
 
     struct MissingBinary: Error, CustomStringConvertible { var description: String }
 
@@ -63,7 +66,7 @@ final class CLITests: XCTestCase {
     func testWrongOptionsAndValuesExitWithStatus2AndOneLine() throws {
         for args in [["train", "--batch", "x"], ["train", "--frobnicate"], ["train", "--arch", "gated"], ["eval"],
                      ["encode", "--sae", "/nonexistent", "--in", "x", "--out", "y"], ["nosuchcommand"],
-                     ["train", "--model", Self.fixtures.path]] {
+                     ["train", "--model", Self.model.path]] {
             let r = try run(args)
             XCTAssertEqual(r.status, 2, "\(args): \(r.err)")
             XCTAssertEqual(r.err.split(separator: "\n").count, 1, "\(args): \(r.err)")
@@ -93,7 +96,7 @@ final class CLITests: XCTestCase {
 
         let acts = temp("acts.safetensors")
         defer { try? FileManager.default.removeItem(at: acts) }
-        let a = try run(["activations", "--model", Self.fixtures.path, "--tokens", Self.fixtures.appendingPathComponent("tokens-eval.bin").path,
+        let a = try run(["activations", "--model", Self.model.path, "--tokens", Self.model.appendingPathComponent("tokens-eval.bin").path,
                          "--hooks", "blocks.0.mlp.hook_post,blocks.0.hook_resid_pre", "--sequences", "3", "--context", "12", "--out", acts.path])
         XCTAssertEqual(a.status, 0, a.err)
         let header = try safetensorsHeader(acts)
@@ -139,7 +142,7 @@ final class CLITests: XCTestCase {
         let out = dir.appendingPathComponent("out").path
         let huge = "4611686018427387904"
         // A token file of 150 tokens: one context of 128, none left to hold out.
-        let eval = try Data(contentsOf: Self.fixtures.appendingPathComponent("tokens-eval.bin"))
+        let eval = try Data(contentsOf: Self.model.appendingPathComponent("tokens-eval.bin"))
         let oneContext = dir.appendingPathComponent("one-context.bin")
         try eval.prefix(300).write(to: oneContext)
         // An SAE whose cfg.json says it ran on one-token contexts without BOS.
@@ -154,7 +157,7 @@ final class CLITests: XCTestCase {
         cfg["metadata"] = meta
         try JSONSerialization.data(withJSONObject: cfg).write(to: cfgURL)
 
-        let model = Self.fixtures.path
+        let model = Self.model.path
         let cases: [(args: [String], status: Int32, says: String)] = [
             (["train", "--expansion", "1e300", "--out", out], 2, "--expansion"),
             (["train", "--d-sae", huge, "--out", out], 2, "GiB"),
@@ -187,9 +190,9 @@ final class CLITests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let tokens = dir.appendingPathComponent("few.bin")
-        try Data(contentsOf: Self.fixtures.appendingPathComponent("tokens-eval.bin")).prefix(2 * 5 * 127).write(to: tokens)
+        try Data(contentsOf: Self.model.appendingPathComponent("tokens-eval.bin")).prefix(2 * 5 * 127).write(to: tokens)
         let out = dir.appendingPathComponent("out")
-        let r = try run(["train", "--model", Self.fixtures.path, "--tokens", tokens.path, "--train-tokens", "2048", "--batch", "512",
+        let r = try run(["train", "--model", Self.model.path, "--tokens", tokens.path, "--train-tokens", "2048", "--batch", "512",
                          "--d-sae", "64", "--no-analysis", "--threads", "1", "--out", out.path])
         XCTAssertEqual(r.status, 0, r.err)
         let m = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
@@ -208,7 +211,7 @@ final class CLITests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let u16 = dir.appendingPathComponent("tokens16.bin"), u32 = dir.appendingPathComponent("tokens32.bin")
-        let ids = try Data(contentsOf: Self.fixtures.appendingPathComponent("tokens-eval.bin")).prefix(2 * 2048)
+        let ids = try Data(contentsOf: Self.model.appendingPathComponent("tokens-eval.bin")).prefix(2 * 2048)
         try ids.write(to: u16)
         var wide = Data()
         for i in stride(from: 0, to: ids.count, by: 2) {
@@ -217,7 +220,7 @@ final class CLITests: XCTestCase {
         }
         try wide.write(to: u32)
         func activations(_ tokens: URL, _ extra: [String], out: URL) throws -> (status: Int32, out: String, err: String) {
-            try run(["activations", "--model", Self.fixtures.path, "--tokens", tokens.path, "--hooks", "blocks.0.hook_resid_pre",
+            try run(["activations", "--model", Self.model.path, "--tokens", tokens.path, "--hooks", "blocks.0.hook_resid_pre",
                      "--sequences", "2", "--context", "16", "--out", out.path] + extra)
         }
         let refused = try activations(u32, [], out: dir.appendingPathComponent("a.safetensors"))

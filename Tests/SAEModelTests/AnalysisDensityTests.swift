@@ -145,10 +145,10 @@ final class AnalysisDensityTests: XCTestCase {
     }
 
     func testDensityOverTrainingHeatMapRows() {
-        let snapshots: [(tokens: Int, frequencies: [Float])] = [
+        let snapshots = FrequencySnapshots([
             (1000, [0, 0.001, 0.001, 0.5]),
             (2000, [0.00002, 0, 0.1, 1]),
-        ]
+        ])
         let r = DensityOverTraining.compute(snapshots: snapshots, binWidth: 1, lower: -5)
         XCTAssertEqual(r.tokens, [1000, 2000])
         XCTAssertEqual(r.binLowerEdges, [-5, -4, -3, -2, -1])
@@ -156,7 +156,7 @@ final class AnalysisDensityTests: XCTestCase {
         XCTAssertEqual(r.neverFired, [1, 1])
         XCTAssertEqual(r.ultraLow, [0, 1])
         XCTAssertEqual(r.highFrequency, [1, 2])
-        XCTAssertEqual(DensityOverTraining.compute(snapshots: []).counts, [])
+        XCTAssertEqual(DensityOverTraining.compute(snapshots: FrequencySnapshots(tokens: [], frequencies: [])).counts, [])
     }
 
     func testStreamingStructuresAgainstDirectComputation() {

@@ -10,7 +10,7 @@ enum AnalysisFixture {
     static let hookPost = "blocks.0.mlp.hook_post"
     static let bos: Int32 = 0
 
-    static let model: Transformer = try! Transformer(contentsOf: Fixtures.url("tiny-gelu-1l"))
+    static let model: Transformer = try! Transformer(contentsOf: Fixtures.model)
     static let tokenizer: BPETokenizer = try! BPETokenizer(contentsOf: Fixtures.url("tiny-gelu-1l/tokenizer.json"))
     static let dataset: TokenDataset = try! TokenDataset(contentsOf: Fixtures.url("tiny-gelu-1l/tokens-eval.bin"))
     static let standardSAE: SparseAutoencoder = try! SparseAutoencoder.load(from: Fixtures.url("tiny-gelu-1l/saelens-standard"))
@@ -112,11 +112,11 @@ enum AnalysisFixture {
         o.comparison = topkSAE
         // Frequencies of six made-up periods, for the density-over-training heat map.
         var rng = SeededRandom(seed: 7)
-        o.trainingSnapshots = (1...6).map { s in
+        o.trainingSnapshots = FrequencySnapshots((1...6).map { s in
             (tokens: s * 100_000, frequencies: (0..<standardSAE.dSae).map { _ in
                 rng.uniform() < 0.1 / Float(s) ? 0 : Float(pow(10, Double(rng.uniform(-5, -0.8 - 0.2 * Float(s)))))
             })
-        }
+        })
         return o
     }
 

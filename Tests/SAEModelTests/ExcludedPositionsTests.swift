@@ -36,7 +36,7 @@ final class ExcludedPositionsTests: XCTestCase {
     }
 
     func testModelLossKeepsTheCleanValueAtAnExcludedPosition() throws {
-        let model = try Transformer(contentsOf: Fixtures.url("tiny-gelu-1l"))
+        let model = try Transformer(contentsOf: Fixtures.model)
         let seqs: [[Int32]] = [[0, 5, 9, 200, 31, 7], [0, 44, 1, 2, 3, 4]]
         let hook = "blocks.0.mlp.hook_post"
         // A "reconstruction" that only touches position 0: excluded, it changes nothing.

@@ -1,7 +1,9 @@
 import Foundation
+import SAEModel
 
-/// Where the test fixtures are: `Tests/Fixtures`, found from this source file's path
-/// (no SwiftPM resources, so the same files serve tests, benchmarks and the CLI).
+/// Where the test fixtures are: `Tests/Fixtures`, found from this source file's path, and
+/// the bundled model (`BundledModel`, a resource of SAEModel: one copy of the model for the
+/// library, the CLI and the tests).
 enum Fixtures {
     /// `Tests/Fixtures`.
     static let dir: URL = URL(fileURLWithPath: #filePath)
@@ -9,9 +11,21 @@ enum Fixtures {
         .deletingLastPathComponent()  // Tests
         .appendingPathComponent("Fixtures", isDirectory: true)
 
-    /// A path under `Tests/Fixtures`, e.g. `url("tiny-gelu-1l/model.safetensors")`.
+    /// The bundled tiny-gelu-1l folder (`BundledModel.folder`): the model, its tokenizer and tokens.
+    static let model: URL = try! BundledModel.folder
+
+    /// The model's own files, which `Tests/Fixtures/tiny-gelu-1l` leaves to the bundled model.
+    static let bundledFiles: Set<String> = ["config.json", "model.safetensors", "tokenizer.json", "tokens-eval.bin", "tokens-train.bin"]
+
+    /// A path under `Tests/Fixtures`, e.g. `url("tiny-gelu-1l/reference.safetensors")`; the
+    /// model's own files (`url("tiny-gelu-1l/model.safetensors")`, `bundledFiles`) are the
+    /// bundled model's, in `model`.
     static func url(_ relative: String) -> URL {
-        dir.appendingPathComponent(relative)
+        let parts = relative.split(separator: "/").map(String.init)
+        if parts.count == 2, parts[0] == "tiny-gelu-1l", bundledFiles.contains(parts[1]) {
+            return model.appendingPathComponent(parts[1])
+        }
+        return dir.appendingPathComponent(relative)
     }
 }
 

@@ -72,7 +72,7 @@ final class SAEEvaluationReferenceTests: XCTestCase {
         let dir = ScratchDirectory("saekit-eval-reference")
         defer { dir.remove() }
         let contexts = try referenceContexts(dir)
-        let model = try Transformer(contentsOf: Fixtures.url("tiny-gelu-1l"))
+        let model = try Transformer(contentsOf: Fixtures.model)
         let sae = try SparseAutoencoder.load(from: Fixtures.url("tiny-gelu-1l/\(name)"))
         XCTAssertEqual(ExcludedPositions.rule(for: sae, contexts: contexts), .bos,
                        "a cfg.json that says nothing: BOS left out, as SAELens's run_evals does by default")

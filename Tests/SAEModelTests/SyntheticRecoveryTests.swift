@@ -12,7 +12,7 @@ final class SyntheticRecoveryTests: XCTestCase {
     }
 
     func train(_ arch: SAEArchitecture) throws -> (mean: Double, recovered: Double) {
-        var c = TrainingConfig()
+        var c = TrainingConfig.plain
         c.architecture = arch
         c.dSae = 192
         c.k = 5

@@ -16,7 +16,7 @@ final class TrainerContinuationTests: XCTestCase {
 
     /// A config that continues `sae` and, with a vanishing learning rate, leaves it as it was.
     func continuingConfig(_ sae: SparseAutoencoder, normalize: Bool) -> TrainingConfig {
-        var c = TrainingConfig()
+        var c = TrainingConfig.plain
         c.architecture = sae.architecture
         c.dSae = sae.dSae
         c.k = sae.k ?? 32
@@ -117,14 +117,14 @@ final class TrainerContinuationTests: XCTestCase {
 
     /// Sizes whose memory cannot exist are refused before any allocation, with the figure.
     func testAbsurdSizesAreRefusedBeforeAllocating() throws {
-        var c = TrainingConfig()
+        var c = TrainingConfig.plain
         c.dSae = 1 << 62
         XCTAssertThrowsError(try c.validate(dIn: 512)) { XCTAssertTrue("\($0)".contains("GiB"), "\($0)") }
-        c = TrainingConfig()
+        c = TrainingConfig.plain
         c.batchSize = 1 << 62
         c.trainTokens = 1 << 62
         XCTAssertThrowsError(try c.validate(dIn: 512)) { XCTAssertTrue("\($0)".contains("GiB"), "\($0)") }
-        c = TrainingConfig()
+        c = TrainingConfig.plain
         c.kAux = c.dSae + 1
         c.architecture = .topk
         XCTAssertThrowsError(try c.validate(dIn: 512))

@@ -44,7 +44,7 @@ final class TrainerResumeTests: XCTestCase {
         XCTAssertEqual(resumed.threshold?.bitPattern, final.bitPattern, "threshold average diverged")
         XCTAssertEqual(resumed.parameters, straight.parameters, "resumed BatchTopK run diverged")
         XCTAssertEqual(resumed.autoencoder().threshold, straight.autoencoder().threshold)
-        XCTAssertEqual(resumed.snapshots.map(\.frequencies), straight.snapshots.map(\.frequencies))
+        XCTAssertEqual(resumed.snapshots.frequencies, straight.snapshots.frequencies)
     }
 
     /// Resampling checks every 160 tokens (5 steps); latents 0-2 are dead from the start and
@@ -100,7 +100,7 @@ final class TrainerResumeTests: XCTestCase {
         XCTAssertEqual(resumed.source.checkpointState(), state)
         try resumed.train()
         XCTAssertEqual(resumed.parameters, straight.parameters, "resumed run on model activations diverged")
-        XCTAssertEqual(resumed.snapshots.map(\.frequencies), straight.snapshots.map(\.frequencies))
+        XCTAssertEqual(resumed.snapshots.frequencies, straight.snapshots.frequencies)
 
         // The position matters: resumed one context further on, the run ends elsewhere.
         let (_, shifted) = try stopAndResume(c, steps: 5, source: source) { dir in

@@ -63,8 +63,8 @@ final class TrainerTests: XCTestCase {
             try resumed.train()
             XCTAssertEqual(resumed.config.decoderNorm, norm)
             XCTAssertEqual(resumed.parameters, straight.parameters, "\(arch) \(norm): resumed run diverged")
-            XCTAssertEqual(resumed.snapshots.map(\.tokens), straight.snapshots.map(\.tokens))
-            XCTAssertEqual(resumed.snapshots.map(\.frequencies), straight.snapshots.map(\.frequencies))
+            XCTAssertEqual(resumed.snapshots.tokens, straight.snapshots.tokens)
+            XCTAssertEqual(resumed.snapshots.frequencies, straight.snapshots.frequencies)
         }
     }
 
@@ -285,7 +285,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func testSchedules() {
-        var c = TrainingConfig()
+        var c = TrainingConfig.plain
         c.learningRate = 1; c.lrWarmupSteps = 10; c.lrDecay = .linear; c.lrDecayFraction = 0.5
         c.l1Coefficient = 2; c.l1WarmupSteps = 4
         let s = Schedules(config: c, totalSteps: 100)

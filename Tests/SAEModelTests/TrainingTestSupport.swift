@@ -12,7 +12,7 @@ func activationRows(_ rows: Int, _ dIn: Int, seed: UInt64) -> [Float] {
 
 /// A small training config for tests.
 func smallConfig(_ arch: SAEArchitecture, dSae: Int = 48, batch: Int = 32, tokens: Int = 32 * 20) -> TrainingConfig {
-    var c = TrainingConfig()
+    var c = TrainingConfig.plain
     c.architecture = arch
     c.dSae = dSae
     c.k = 4

@@ -5,7 +5,7 @@ import XCTest
 
 /// Shared pieces of the transformer tests.
 enum TransformerFixture {
-    static let folder = Fixtures.url("tiny-gelu-1l")
+    static let folder = Fixtures.model
 
     static func model() throws -> Transformer { try Transformer(contentsOf: folder) }
 

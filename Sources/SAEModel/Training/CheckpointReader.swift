@@ -37,7 +37,7 @@ struct CheckpointReader {
         var bufferRows: [Float]
         var bufferOrder: [Int32]
         var windowCounts, tokensSinceFired, snapshotCounts, resampleCounts: [Int]
-        var snapshots: [(tokens: Int, frequencies: [Float])]
+        var snapshots: FrequencySnapshots
     }
 
     /// The checkpoint's values, checked against `config` (the checkpoint's own, or the run's
@@ -111,9 +111,8 @@ struct CheckpointReader {
         let snapshotCounts = try ints("freq.snapshot", in: 0...s.snapshotSeen, "the \(s.snapshotSeen) tokens since the last snapshot")
         let resampleCounts = try ints("freq.resample", in: 0...s.resampleSeen, "the \(s.resampleSeen) tokens since the last resampling check")
         let flat = try floats("snapshots", nonNegative: true, atMost: 1)
-        let snapshots = s.snapshotTokens.enumerated().map { (i, tokens) in
-            (tokens: tokens, frequencies: Array(flat[(i * dSae)..<((i + 1) * dSae)]))
-        }
+        let snapshots = FrequencySnapshots(tokens: s.snapshotTokens,
+                                           frequencies: s.snapshotTokens.indices.map { i in Array(flat[(i * dSae)..<((i + 1) * dSae)]) })
         return Contents(wEncT: try floats("wEncT"), bEnc: try floats("bEnc"), wDec: try floats("wDec"), bDec: try floats("bDec"),
                         moments: m, bufferRows: rows, bufferOrder: order.map { Int32($0) }, windowCounts: window,
                         tokensSinceFired: sinceFired, snapshotCounts: snapshotCounts, resampleCounts: resampleCounts,
@@ -143,7 +142,7 @@ struct CheckpointReader {
         guard s.bufferPosition >= 0 && s.bufferPosition <= s.bufferFilled else {
             throw stateError("bufferPosition \(s.bufferPosition) outside 0...\(s.bufferFilled) (the filled slots)")
         }
-        let windowTokens = max(1, config.frequencyWindowTokens)
+        let windowTokens = max(1, config.effectiveFrequencyWindowTokens)
         guard s.windowSeen >= 0 && s.windowSeen < windowTokens && s.windowSeen <= s.tokensSeen else {
             throw stateError("windowSeen \(s.windowSeen) outside 0..<\(min(windowTokens, s.tokensSeen + 1))")
         }

@@ -15,11 +15,17 @@ public struct FrequencySnapshots: Sendable, Equatable {
         self.frequencies = frequencies
     }
 
-    public init(_ snapshots: [(tokens: Int, frequencies: [Float])]) {
+    public init(_ snapshots: [(tokens: Int, frequencies: [Float])] = []) {
         self.init(tokens: snapshots.map(\.tokens), frequencies: snapshots.map(\.frequencies))
     }
 
     public var count: Int { tokens.count }
+
+    /// Adds the snapshot taken after `tokens` tokens.
+    public mutating func append(tokens: Int, frequencies: [Float]) {
+        self.tokens.append(tokens)
+        self.frequencies.append(frequencies)
+    }
 
     /// Writes the file atomically.
     public func write(to url: URL) throws {
@@ -43,9 +49,4 @@ public struct FrequencySnapshots: Sendable, Equatable {
         let width = info.shape[1]
         return FrequencySnapshots(tokens: tokens, frequencies: (0..<tokens.count).map { Array(flat[$0 * width ..< ($0 + 1) * width]) })
     }
-}
-
-extension SAETrainer {
-    /// The snapshots recorded so far, in file form.
-    public var frequencySnapshots: FrequencySnapshots { FrequencySnapshots(snapshots) }
 }

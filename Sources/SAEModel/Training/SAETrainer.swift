@@ -24,7 +24,7 @@ public final class SAETrainer<Source: ActivationSource> {
     public internal(set) var tokensSeen = 0
     public internal(set) var frequencies: FeatureFrequencies
     /// Per-feature firing frequencies, one entry per `frequencySnapshotTokens` tokens.
-    public internal(set) var snapshots: [(tokens: Int, frequencies: [Float])] = []
+    public internal(set) var snapshots = FrequencySnapshots()
     /// Inputs are multiplied by this before the SAE sees them (1 unless `normalizeInput`).
     public internal(set) var inputScale: Float = 1
     /// BatchTopK: the running inference threshold.
@@ -64,7 +64,7 @@ public final class SAETrainer<Source: ActivationSource> {
             ?? SparseAutoencoder.random(architecture: config.architecture, dIn: dIn, dSae: config.dSae, k: k,
                                         seed: config.seed, decoderNorm: initNorm, metadata: metadata)
         parameters = TrainingParameters(template)
-        frequencies = FeatureFrequencies(dSae: config.dSae, windowTokens: config.frequencyWindowTokens)
+        frequencies = FeatureFrequencies(dSae: config.dSae, windowTokens: config.effectiveFrequencyWindowTokens)
         buffer = ActivationBuffer(dIn: dIn, capacity: config.batchSize * config.bufferBatches, seed: config.seed)
         rng = SeededRandom(seed: config.seed ^ 0x5EED_0F_7EA1)
         // A ReLU SAE starts dense; TopK codes are sparse from the first step.
@@ -88,7 +88,7 @@ public final class SAETrainer<Source: ActivationSource> {
         o.auxCoefficient = config.auxCoefficient
         o.batchTopKCandidatesPerRow = 4 * config.k
         if config.kAux > 0 && config.architecture != .standard {
-            o.deadLatents = frequencies.dead(afterTokens: config.deadTokens)
+            o.deadLatents = frequencies.dead(afterTokens: config.effectiveDeadTokens)
         }
         return o
     }
@@ -165,19 +165,19 @@ public final class SAETrainer<Source: ActivationSource> {
         var resampled: Int? = nil
         switch config.resampling {
         case .none: break
-        case .reinit(let every, let below) where crossed(every):
+        case .reinit(_, let below) where crossed(config.effectiveResamplingTokens ?? 0):
             let (f, _) = frequencies.takeResamplePeriod()
             let latents = (0..<parameters.dSae).filter { f[$0] < below }
             Resampler.reinitialize(latents, in: &parameters, rng: &rng)
             resampled = latents.count
-        case .anthropic(let every, let sampleRows) where crossed(every):
+        case .anthropic(_, let sampleRows) where crossed(config.effectiveResamplingTokens ?? 0):
             let (f, _) = frequencies.takeResamplePeriod()
             let latents = (0..<parameters.dSae).filter { f[$0] == 0 }
             if !latents.isEmpty { resampleAnthropic(latents, alive: (0..<parameters.dSae).filter { f[$0] > 0 }, sampleRows: sampleRows) }
             resampled = latents.count
         default: break
         }
-        if crossed(config.frequencySnapshotTokens) { snapshots.append((tokensSeen, frequencies.takeSnapshot())) }
+        if crossed(config.effectiveFrequencySnapshotTokens) { snapshots.append(tokens: tokensSeen, frequencies: frequencies.takeSnapshot()) }
         // The checkpoint goes after the log record is made, and holds it (a resumed run's log lacks no step).
         let checkpoint = crossed(config.checkpointTokens) ? config.checkpointDirectory.map {
             URL(fileURLWithPath: $0).appendingPathComponent(CheckpointDirectory.name(step: step))

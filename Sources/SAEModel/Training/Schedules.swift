@@ -17,7 +17,7 @@ package struct Schedules: Sendable {
 
     package func learningRate(step: Int) -> Double {
         let lr = config.learningRate
-        if step < config.lrWarmupSteps { return lr * Double(step + 1) / Double(config.lrWarmupSteps) }
+        if step < config.effectiveLRWarmupSteps { return lr * Double(step + 1) / Double(config.effectiveLRWarmupSteps) }
         guard config.lrDecay != .constant else { return lr }
         let decaySteps = Int((Double(totalSteps) * config.lrDecayFraction).rounded())
         let decayStart = totalSteps - decaySteps
@@ -34,7 +34,7 @@ package struct Schedules: Sendable {
 
     package func l1Coefficient(step: Int) -> Float {
         let l1 = config.l1Coefficient
-        guard step < config.l1WarmupSteps else { return l1 }
-        return l1 * Float(step + 1) / Float(config.l1WarmupSteps)
+        guard step < config.effectiveL1WarmupSteps else { return l1 }
+        return l1 * Float(step + 1) / Float(config.effectiveL1WarmupSteps)
     }
 }

@@ -65,13 +65,13 @@ extension SAETrainer {
         try w.add("freq.sinceFired", shape: [dSae], ints: frequencies.tokensSinceFired)
         try w.add("freq.snapshot", shape: [dSae], ints: frequencies.snapshotCounts)
         try w.add("freq.resample", shape: [dSae], ints: frequencies.resampleCounts)
-        try w.add("snapshots", shape: [snapshots.count, dSae], floats: snapshots.flatMap(\.frequencies))
+        try w.add("snapshots", shape: [snapshots.count, dSae], floats: snapshots.frequencies.flatMap { $0 })
         let state = CheckpointState(
             config: config, dIn: dIn, step: step, tokensSeen: tokensSeen, inputScale: inputScale, threshold: threshold,
             useDensePath: useDensePath, initialized: initialized, rngState: rng.state, bufferPosition: buffer.position,
             bufferFilled: buffer.filled, bufferRNGState: buffer.rng.state, bufferSourceExhausted: buffer.sourceExhausted,
             windowSeen: frequencies.windowSeen, snapshotSeen: frequencies.snapshotSeen, resampleSeen: frequencies.resampleSeen,
-            lastWindow: frequencies.lastWindow, snapshotTokens: snapshots.map(\.tokens),
+            lastWindow: frequencies.lastWindow, snapshotTokens: snapshots.tokens,
             sourceState: (source as? any ResumableActivationSource)?.checkpointState(),
             hookName: metadata.hookName, contextSize: metadata.contextSize, prependBos: metadata.prependBos,
             logLine: logRecord?.jsonLine())

@@ -2,11 +2,31 @@ import Foundation
 import SAEKernels
 
 /// Everything that decides a training run. Same config and seed, same weights, whatever
-/// the thread count. Defaults follow the published setups (Adam 0.9/0.999, LR warm-up,
-/// L1 warm-up; the standard SAE as SAELens v6 trains it: L1 weighted by the decoder-row
-/// norms, decoder rows free and initialised at norm 0.1).
+/// the thread count.
+///
+/// `TrainingConfig()` is the recommended setup, the one `sae train` runs with no options:
+/// TopK (k 32), Adam 1e-3 (0.9/0.999) with a linear decay over the last 20% of the steps,
+/// inputs normalised, batches of 4096, 2M tokens, a log record every 10 steps; the standard
+/// SAE (when chosen) as SAELens v6 trains it: L1 2.5 weighted by the decoder-row norms,
+/// decoder rows free and initialised at norm 0.1.
+///
+/// The values that depend on the run's length are optional: nil (the default) derives them
+/// from `trainTokens` and `batchSize`, with `steps = max(1, trainTokens / batchSize)`, in one
+/// place, the `effective...` properties below (and `resolved()`, which writes them all in):
+///
+/// | field | nil means |
+/// |---|---|
+/// | `lrWarmupSteps` | `min(100, steps / 20)` |
+/// | `l1WarmupSteps` | standard: `steps / 20`; TopK, BatchTopK: 0 |
+/// | `frequencyWindowTokens`, `deadTokens` | `min(1_000_000, max(batchSize, trainTokens / 10))` |
+/// | `frequencySnapshotTokens` | `max(batchSize, trainTokens / 10)` |
+/// | the resampling interval (`Resampling`'s `everyTokens`) | `max(batchSize, trainTokens / 4)` |
+///
+/// `dSae` is the one size the config cannot derive (it does not know `d_in`): `TrainingRun`
+/// sets it to `recommendedDSae(dIn:)`, 4 latents per input dimension.
 public struct TrainingConfig: Codable, Sendable, Equatable {
-    public var architecture: SAEArchitecture = .standard
+    public var architecture: SAEArchitecture = .topk
+    /// Latents. `TrainingRun` sets it to `recommendedDSae(dIn:)` (4 x d_in); 4096 otherwise.
     public var dSae: Int = 4096
     /// TopK / BatchTopK: active latents per row (mean per row for BatchTopK).
     public var k: Int = 32
@@ -20,15 +40,17 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     /// `.l1Weighted`: the norm of every decoder row at initialisation, with `W_enc = W_dec^T`
     /// (SAELens's `decoder_init_norm`, Anthropic's April 2024 update).
     public var decoderInitNorm: Float = 0.1
-    /// Steps over which the L1 coefficient rises linearly from 0 (0: none).
-    public var l1WarmupSteps: Int = 0
-    public var learningRate: Double = 4e-4
+    /// Steps over which the L1 coefficient rises linearly from 0 (0: none; nil: see
+    /// `effectiveL1WarmupSteps`).
+    public var l1WarmupSteps: Int? = nil
+    public var learningRate: Double = 1e-3
     public var adamBeta1: Double = 0.9
     public var adamBeta2: Double = 0.999
     public var adamEpsilon: Double = 1e-8
-    /// Steps over which the learning rate rises linearly from 0.
-    public var lrWarmupSteps: Int = 0
-    public var lrDecay: LearningRateDecay = .constant
+    /// Steps over which the learning rate rises linearly from 0 (nil: see
+    /// `effectiveLRWarmupSteps`).
+    public var lrWarmupSteps: Int? = nil
+    public var lrDecay: LearningRateDecay = .linear
     /// Fraction of the run, at its end, over which the learning rate decays (to 0 for
     /// linear, to `minLearningRateFraction` for cosine).
     public var lrDecayFraction: Double = 0.2
@@ -37,24 +59,27 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
     public var gradientClipNorm: Double? = nil
     public var batchSize: Int = 4096
     /// Training stops after this many activation rows (tokens).
-    public var trainTokens: Int = 10_000_000
+    public var trainTokens: Int = 2_000_000
     public var seed: UInt64 = 42
     public var threads: Int = Parallel.defaultThreads
     /// The shuffled buffer holds this many batches; refilled and reshuffled when half empty.
     public var bufferBatches: Int = 32
     public var resampling: Resampling = .none
     /// Scale inputs so that the mean ||x|| is sqrt(d_in); folded into the weights on save.
-    public var normalizeInput: Bool = false
+    public var normalizeInput: Bool = true
     public var bDecInit: BDecInit = .geometricMedian
     /// Rows used to estimate b_dec and the input scale.
     public var initSampleRows: Int = 8192
-    public var logEverySteps: Int = 100
-    /// Window for the dead / low-frequency fractions in the log.
-    public var frequencyWindowTokens: Int = 1_000_000
-    /// Save per-feature firing frequencies every this many tokens (0: never).
-    public var frequencySnapshotTokens: Int = 0
-    /// AuxK (TopK, BatchTopK): latents that have not fired for this many tokens are dead.
-    public var deadTokens: Int = 1_000_000
+    public var logEverySteps: Int = 10
+    /// Window for the dead / low-frequency fractions in the log (nil: see
+    /// `effectiveFrequencyWindowTokens`).
+    public var frequencyWindowTokens: Int? = nil
+    /// Save per-feature firing frequencies every this many tokens (0: never; nil: see
+    /// `effectiveFrequencySnapshotTokens`).
+    public var frequencySnapshotTokens: Int? = nil
+    /// AuxK (TopK, BatchTopK): latents that have not fired for this many tokens are dead
+    /// (nil: see `effectiveDeadTokens`).
+    public var deadTokens: Int? = nil
     /// AuxK: how many dead latents reconstruct the residual (0: no AuxK loss).
     public var kAux: Int = 0
     public var auxCoefficient: Float = 1.0 / 32
@@ -94,15 +119,15 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
 
     public enum Resampling: Codable, Sendable, Equatable {
         case none
-        /// Every `everyTokens`, re-initialise latents whose firing frequency over that period is
-        /// below `frequencyBelow`.
-        case reinit(everyTokens: Int, frequencyBelow: Double)
+        /// Every `everyTokens` (nil: a quarter of the run, see `effectiveResamplingTokens`),
+        /// re-initialise latents whose firing frequency over that period is below `frequencyBelow`.
+        case reinit(everyTokens: Int? = nil, frequencyBelow: Double = 1e-5)
         /// Anthropic's scheme ("Towards Monosemanticity"): every `everyTokens`, for latents that
         /// did not fire in that period, pick inputs with probability proportional to their squared
         /// reconstruction loss (over `sampleRows` rows), set the decoder row to the normalised
         /// input, the encoder column to it times 0.2 x the mean alive encoder norm, b_enc to 0,
-        /// and reset those latents' Adam moments.
-        case anthropic(everyTokens: Int, sampleRows: Int)
+        /// and reset those latents' Adam moments. `everyTokens` nil: a quarter of the run.
+        case anthropic(everyTokens: Int? = nil, sampleRows: Int = 16384)
     }
 
     /// Checks the values; the message names the field and the problem.
@@ -126,7 +151,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard (0..<1).contains(adamBeta1), (0..<1).contains(adamBeta2) else { throw bad("Adam betas must be in [0, 1)") }
         guard adamEpsilon > 0, adamEpsilon.isFinite else { throw bad("Adam epsilon must be positive, got \(adamEpsilon)") }
         guard l1Coefficient >= 0, l1Coefficient.isFinite else { throw bad("l1 coefficient must be >= 0, got \(l1Coefficient)") }
-        guard l1WarmupSteps >= 0, lrWarmupSteps >= 0 else { throw bad("warm-up steps must be >= 0") }
+        guard effectiveL1WarmupSteps >= 0, effectiveLRWarmupSteps >= 0 else { throw bad("warm-up steps must be >= 0") }
         guard (0...1).contains(minLearningRateFraction) else { throw bad("min learning-rate fraction must be in [0, 1], got \(minLearningRateFraction)") }
         if let clip = gradientClipNorm {
             // A norm of 0 or below would scale every step by a non-positive factor (uphill or frozen).
@@ -134,19 +159,21 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         }
         guard initSampleRows >= 1 else { throw bad("init sample rows must be >= 1, got \(initSampleRows)") }
         guard logEverySteps >= 1 else { throw bad("log every steps must be >= 1, got \(logEverySteps)") }
-        guard frequencyWindowTokens >= 1 else { throw bad("frequency window tokens must be >= 1, got \(frequencyWindowTokens)") }
-        guard frequencySnapshotTokens >= 0, checkpointTokens >= 0 else { throw bad("snapshot and checkpoint intervals must be >= 0") }
-        guard deadTokens >= 1 else { throw bad("dead tokens must be >= 1, got \(deadTokens)") }
+        guard effectiveFrequencyWindowTokens >= 1 else { throw bad("frequency window tokens must be >= 1, got \(effectiveFrequencyWindowTokens)") }
+        guard effectiveFrequencySnapshotTokens >= 0, checkpointTokens >= 0 else { throw bad("snapshot and checkpoint intervals must be >= 0") }
+        guard effectiveDeadTokens >= 1 else { throw bad("dead tokens must be >= 1, got \(effectiveDeadTokens)") }
         guard kAux >= 0 && kAux <= dSae else { throw bad("k_aux must be in 0...\(dSae), got \(kAux)") }
         guard auxCoefficient >= 0, auxCoefficient.isFinite else { throw bad("AuxK coefficient must be >= 0, got \(auxCoefficient)") }
         guard (0...1).contains(denseDensity) else { throw bad("dense density must be in [0, 1], got \(denseDensity)") }
         guard (0..<1).contains(thresholdMomentum) else { throw bad("threshold momentum must be in [0, 1), got \(thresholdMomentum)") }
         switch resampling {
         case .none: break
-        case let .reinit(every, below):
+        case let .reinit(_, below):
+            let every = effectiveResamplingTokens ?? 0
             guard every >= 1 else { throw bad("resampling interval must be >= 1 token, got \(every)") }
             guard below >= 0, below.isFinite else { throw bad("resampling frequency threshold must be >= 0, got \(below)") }
-        case let .anthropic(every, rows):
+        case let .anthropic(_, rows):
+            let every = effectiveResamplingTokens ?? 0
             guard every >= 1 else { throw bad("resampling interval must be >= 1 token, got \(every)") }
             guard rows >= 1 && rows <= 1 << 24 else { throw bad("resampling sample rows must be in 1...\(1 << 24), got \(rows)") }
         }

@@ -1,32 +1,32 @@
 import Foundation
 
 extension TrainingRun {
-    /// Where a run's checkpoints go: the config's `checkpointDirectory`, else
-    /// `<output>/checkpoints`.
-    public static func checkpointDirectory(_ o: Options) -> URL {
-        o.config.checkpointDirectory.map { URL(fileURLWithPath: $0) } ?? o.outputDirectory.appendingPathComponent("checkpoints")
+    /// Where the run's checkpoints go: the config's `checkpointDirectory`, else
+    /// `<outputDirectory>/checkpoints`.
+    public var checkpointDirectory: URL {
+        config.checkpointDirectory.map { URL(fileURLWithPath: $0) } ?? outputDirectory.appendingPathComponent("checkpoints")
     }
 
     /// The trainer and log a run starts with: fresh, or with `resume` the newest checkpoint
     /// written for this config and its log up to that checkpoint's step (later lines, logged
     /// after the checkpoint by the interrupted run, are dropped: the resumed run logs them again).
-    static func startTraining(
-        _ o: Options, source: ModelActivationSource, metadata: SAEMetadata, logURL: URL, onPhase: (String) -> Void
+    func startTraining(
+        config: TrainingConfig, source: ModelActivationSource, metadata: SAEMetadata, logURL: URL, onPhase: (String) -> Void
     ) throws -> (SAETrainer<ModelActivationSource>, TrainingLogWriter) {
-        let checkpoints = checkpointDirectory(o)
-        guard o.resume else {
+        let checkpoints = checkpointDirectory
+        guard resume else {
             if let newest = CheckpointDirectory.checkpoints(in: checkpoints).first {
                 onPhase("note: \(checkpoints.path) holds checkpoints of an earlier run (newest \(newest.url.lastPathComponent)); "
                         + "this run starts from scratch (resume to continue from them)")
             }
-            return (try SAETrainer(config: o.config, source: source, metadata: metadata), try TrainingLogWriter(url: logURL))
+            return (try SAETrainer(config: config, source: source, metadata: metadata), try TrainingLogWriter(url: logURL))
         }
-        let resumed = try CheckpointDirectory.resumeNewest(in: checkpoints, source: source, config: o.config, metadata: metadata,
+        let resumed = try CheckpointDirectory.resumeNewest(in: checkpoints, source: source, config: config, metadata: metadata,
                                                            onSkip: onPhase)
         let step = resumed.trainer.step
         onPhase("resuming from \(resumed.checkpoint.path) (step \(step), \(resumed.trainer.tokensSeen) tokens)")
-        var lines = previousLogLines(logURL, throughStep: step)
-        if let line = resumed.logLine, stepOf(line) == step, lines.last.flatMap(stepOf) != step { lines.append(line) }
+        var lines = Self.previousLogLines(logURL, throughStep: step)
+        if let line = resumed.logLine, Self.stepOf(line) == step, lines.last.flatMap(Self.stepOf) != step { lines.append(line) }
         return (resumed.trainer, try TrainingLogWriter(url: logURL, startingWith: lines))
     }
 

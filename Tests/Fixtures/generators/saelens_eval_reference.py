@@ -11,8 +11,8 @@ Pinned versions (the ones this file was written with):
     /tmp/peer-eval/bin/python Tests/Fixtures/generators/saelens_eval_reference.py
 
 What it does:
-- loads Tests/Fixtures/tiny-gelu-1l (config.json + the TransformerLens state dict in
-  model.safetensors) into a HookedTransformer;
+- loads the bundled model, Sources/SAEModel/Resources/tiny-gelu-1l (config.json + the
+  TransformerLens state dict in model.safetensors), into a HookedTransformer;
 - builds the eval contexts from tokens-eval.bin (uint16, id 0 = <|endoftext|> = BOS, which
   precedes every source file): the first CONTEXTS source files of at least 128 tokens, each
   context being the file's first 128 tokens including its leading BOS. So position 0 is BOS and
@@ -62,6 +62,8 @@ BOS = 0
 HOOK = "blocks.0.mlp.hook_post"
 
 root = pathlib.Path(__file__).resolve().parents[1] / "tiny-gelu-1l"
+# The model and its tokens are the bundled model's (one copy, a resource of SAEModel).
+model_root = pathlib.Path(__file__).resolve().parents[3] / "Sources" / "SAEModel" / "Resources" / "tiny-gelu-1l"
 out = root / "saelens-eval-reference.json"
 
 
@@ -86,7 +88,7 @@ class FixedContexts:
 
 
 def contexts() -> tuple[list[int], torch.Tensor]:
-    ids = np.fromfile(root / "tokens-eval.bin", dtype="<u2").astype(np.int64)
+    ids = np.fromfile(model_root / "tokens-eval.bin", dtype="<u2").astype(np.int64)
     starts = np.flatnonzero(ids == BOS).tolist() + [len(ids)]
     chosen, offsets = [], []
     for a, b in zip(starts, starts[1:]):
@@ -101,9 +103,9 @@ def contexts() -> tuple[list[int], torch.Tensor]:
 
 
 def model() -> HookedTransformer:
-    cfg = json.loads((root / "config.json").read_text())
+    cfg = json.loads((model_root / "config.json").read_text())
     m = HookedTransformer(HookedTransformerConfig(**cfg, device="cpu", dtype=torch.float32))
-    missing, unexpected = m.load_state_dict(safetensors.torch.load_file(root / "model.safetensors"), strict=False)
+    missing, unexpected = m.load_state_dict(safetensors.torch.load_file(model_root / "model.safetensors"), strict=False)
     # Only buffers TransformerLens rebuilds itself (the causal mask, IGNORE) may be absent.
     assert not unexpected and all(k.endswith(("mask", "IGNORE")) for k in missing), (missing, unexpected)
     m.eval()

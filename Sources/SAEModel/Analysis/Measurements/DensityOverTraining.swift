@@ -20,28 +20,28 @@ public struct DensityOverTrainingResult: Codable, Sendable, Equatable {
 }
 
 public enum DensityOverTraining {
-    public static func compute(snapshots: [(tokens: Int, frequencies: [Float])], binWidth: Double = 0.25,
+    public static func compute(snapshots: FrequencySnapshots, binWidth: Double = 0.25,
                                lower: Double? = nil,
                                ultraLowThreshold: Double = FeatureDensity.defaultUltraLowThreshold,
                                highFrequencyThreshold: Double = FeatureDensity.defaultHighFrequencyThreshold) -> DensityOverTrainingResult {
         precondition(binWidth > 0, "DensityOverTraining: binWidth must be positive")
         var smallest = -1.0
-        for s in snapshots { for f in s.frequencies where f > 0 { smallest = min(smallest, Foundation.log10(Double(f))) } }
+        for row in snapshots.frequencies { for f in row where f > 0 { smallest = min(smallest, Foundation.log10(Double(f))) } }
         let lo = lower ?? LogDensityHistogram.lowerEdge(smallestLog10: smallest, binWidth: binWidth)
         var counts: [[Int]] = [], never: [Int] = [], ultra: [Int] = [], high: [Int] = []
         var edges: [Double] = []
-        for s in snapshots {
-            let h = LogDensityHistogram(s.frequencies, binWidth: binWidth, lower: lo)
+        for frequencies in snapshots.frequencies {
+            let h = LogDensityHistogram(frequencies, binWidth: binWidth, lower: lo)
             edges = Array(h.histogram.edges.dropLast())
             counts.append(h.histogram.counts)
             never.append(h.neverFired)
-            ultra.append(s.frequencies.filter { $0 > 0 && Double($0) < ultraLowThreshold }.count)
-            high.append(s.frequencies.filter { Double($0) > highFrequencyThreshold }.count)
+            ultra.append(frequencies.filter { $0 > 0 && Double($0) < ultraLowThreshold }.count)
+            high.append(frequencies.filter { Double($0) > highFrequencyThreshold }.count)
         }
-        if snapshots.isEmpty {
+        if snapshots.count == 0 {
             edges = Array(LogDensityHistogram([Float](), binWidth: binWidth, lower: lo).histogram.edges.dropLast())
         }
-        return DensityOverTrainingResult(tokens: snapshots.map(\.tokens), binWidth: binWidth, binLowerEdges: edges,
+        return DensityOverTrainingResult(tokens: snapshots.tokens, binWidth: binWidth, binLowerEdges: edges,
                                          counts: counts, neverFired: never, ultraLow: ultra, highFrequency: high)
     }
 }

@@ -100,9 +100,11 @@ public enum FeatureAnalysis {
             }
         }
 
-        let training = o.trainingSnapshots.isEmpty ? nil
-            : DensityOverTraining.compute(snapshots: o.trainingSnapshots, binWidth: o.densityBinWidth,
-                                          ultraLowThreshold: o.ultraLowThreshold, highFrequencyThreshold: o.highFrequencyThreshold)
+        let training = o.trainingSnapshots.flatMap { snapshots in
+            snapshots.count == 0 ? nil
+                : DensityOverTraining.compute(snapshots: snapshots, binWidth: o.densityBinWidth,
+                                              ultraLowThreshold: o.ultraLowThreshold, highFrequencyThreshold: o.highFrequencyThreshold)
+        }
 
         var pruning: PruningResult? = nil
         if o.prune {

@@ -72,8 +72,9 @@ public struct FeatureAnalysisOptions: Sendable {
     /// measure again over the main budget.
     public var prune: Bool = true
     public var pruneThreshold: Double? = nil
-    /// The trainer's frequency snapshots (`SAETrainer.snapshots`), for density over training.
-    public var trainingSnapshots: [(tokens: Int, frequencies: [Float])] = []
+    /// The trainer's frequency snapshots (`SAETrainer.snapshots`, or a run's
+    /// `feature_frequencies.safetensors`), for density over training; nil or empty: skipped.
+    public var trainingSnapshots: FrequencySnapshots? = nil
     /// A second SAE on the same hook to match features with.
     public var comparison: SparseAutoencoder? = nil
     /// A text to show feature by feature, token by token.
