@@ -5,7 +5,7 @@
 /// Accuracy against Double-precision math, measured by `SIMDMathTests` over dense sweeps
 /// (about 1M points each): see the doc comment of each function. Every lane is computed with the same
 /// instruction sequence, so a value never depends on its position in a buffer.
-public enum SIMDMath {
+package enum SIMDMath {
 
     // MARK: - Public API (out of line, compiled with the module's AVX2/FMA flags)
 
@@ -15,7 +15,7 @@ public enum SIMDMath {
     /// results down to the subnormal range underflow gradually to `0`).
     /// `exp(+inf) = +inf`, `exp(-inf) = 0`, `exp(NaN) = NaN`. Measured max error 0.98 ulp
     /// for normal results (tests allow 1.5), at most one subnormal spacing below them.
-    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> { expKernel(x) }
+    package static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> { expKernel(x) }
 
     /// `erf(x)` lane-wise, in the two-range scheme of Arm's optimized-routines `erff`:
     /// for `|x| < 0.921875`, `x + x P(x^2)` (degree 6 in `x^2`); above it,
@@ -25,15 +25,15 @@ public enum SIMDMath {
     /// and 1e-7). `erf(NaN) = NaN`.
     /// (XLA/Eigen's clamped rational `x P(x^2) / Q(x^2)` is cheaper but measured 5.5 ulp,
     /// 3.3e-7 absolute, near `|x| = 3.9`.)
-    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> { erfKernel(x) }
+    package static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> { erfKernel(x) }
 
     /// `tanh(x)` lane-wise. Cephes `tanhf` scheme: for `|x| < 0.625` the odd polynomial
     /// `x + x^3 P(x^2)`; otherwise `sign(x) * (1 - 2 / (e^(2|x|) + 1))` with `exp` above.
     /// Measured max error 1.28 ulp (tests allow 2). `tanh(±inf) = ±1`, `tanh(NaN) = NaN`.
-    public static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { tanhKernel(x) }
+    package static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { tanhKernel(x) }
 
     /// `y[i] = e^(x[i])` for `i` in `0..<count` (flat buffers; `y` may equal `x`).
-    public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    package static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         precondition(count >= 0, "SIMDMath.exp: negative count \(count)")
         var i = 0
         while i < count {
@@ -46,7 +46,7 @@ public enum SIMDMath {
     }
 
     /// `y[i] = erf(x[i])` for `i` in `0..<count` (flat buffers; `y` may equal `x`).
-    public static func erf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    package static func erf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         precondition(count >= 0, "SIMDMath.erf: negative count \(count)")
         var i = 0
         while i < count {
@@ -59,7 +59,7 @@ public enum SIMDMath {
     }
 
     /// `y[i] = tanh(x[i])` for `i` in `0..<count` (flat buffers; `y` may equal `x`).
-    public static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    package static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         precondition(count >= 0, "SIMDMath.tanh: negative count \(count)")
         var i = 0
         while i < count {

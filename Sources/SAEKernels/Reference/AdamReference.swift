@@ -6,7 +6,7 @@ extension Reference {
     /// `p -= (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)`; the Double
     /// hyper-parameters `b1`, `1 - b1`, `b2`, `1 - b2`, `eps`, `lr / (1 - b1^t)` and
     /// `sqrt(1 - b2^t)` are each rounded to Float once. Flat buffers of `count` Floats.
-    public static func adamStep(
+    package static func adamStep(
         parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,
         firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
         count: Int, learningRate: Double, beta1: Double = 0.9, beta2: Double = 0.999,
@@ -25,7 +25,7 @@ extension Reference {
 
     /// Naive twin of `Adam.projectGradientOrthogonal`: per row of the `[rows, d]` row-major
     /// `w` and `g`, dot products in Double, `g -= (g . w) / (w . w) * w`; zero rows skipped.
-    public static func projectGradientOrthogonal(
+    package static func projectGradientOrthogonal(
         _ w: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, rows: Int, d: Int
     ) {
         for r in 0..<rows {
@@ -41,7 +41,7 @@ extension Reference {
 
     /// Naive twin of `Adam.normalizeRows`: per row of the `[rows, d]` row-major `w`, the
     /// norm in Double, `w /= ||w||`; zero rows skipped.
-    public static func normalizeRows(_ w: UnsafeMutablePointer<Float>, rows: Int, d: Int) {
+    package static func normalizeRows(_ w: UnsafeMutablePointer<Float>, rows: Int, d: Int) {
         for r in 0..<rows {
             var ww = 0.0
             for j in 0..<d { ww += Double(w[r * d + j]) * Double(w[r * d + j]) }

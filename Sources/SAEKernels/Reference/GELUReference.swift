@@ -4,7 +4,7 @@ extension Reference {
     /// Naive twin of `GELU.forward`: the textbook formulas in Float with libm, as PyTorch
     /// writes them: `.exact` `0.5 x (1 + erff(x / sqrt(2)))`, `.tanh`
     /// `0.5 x (1 + tanhf(sqrt(2/pi) (x + 0.044715 x^3)))`.
-    public static func gelu(
+    package static func gelu(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
         variant: GELU.Variant = .exact
     ) {
@@ -22,7 +22,7 @@ extension Reference {
     /// `.exact` `gelu'(x) = 0.5 (1 + erf(x / sqrt(2))) + x e^(-x^2/2) / sqrt(2 pi)` and
     /// `.tanh` `gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)`,
     /// `t = tanh(sqrt(2/pi) (x + 0.044715 x^3))`.
-    public static func geluBackward(
+    package static func geluBackward(
         _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>,
         count: Int, variant: GELU.Variant = .exact
     ) {

@@ -1,7 +1,7 @@
 extension Reference {
     /// Naive twin of `GEMM.multiply`: the triple loop, Float accumulation in k order,
     /// then `alpha * sum + beta * C` (C not read when beta == 0) and the epilogue.
-    public static func gemm(
+    package static func gemm(
         _ opA: Transposition, _ opB: Transposition,
         m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,

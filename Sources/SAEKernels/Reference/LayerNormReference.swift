@@ -4,7 +4,7 @@ extension Reference {
     /// `y = (x - mean) / sqrt(var + eps) * weight + bias`, rounded to Float once.
     /// `x`, `y`, `normalized`: `[rows, d]` row-major; `weight`, `bias`: `[d]` or nil;
     /// `mean`, `rstd`: `[rows]` or nil.
-    public static func layerNorm(
+    package static func layerNorm(
         _ x: UnsafePointer<Float>, rows: Int, d: Int,
         weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, eps: Float = 1e-5,
         output y: UnsafeMutablePointer<Float>,

@@ -1,7 +1,7 @@
 extension Reference {
     /// Naive twin of `Reductions.rowL2Norms`: `norms[r] = sqrt(sum_j x[r, j]^2)`, summed in
     /// Double; `x` is `[rows, d]` row-major.
-    public static func rowL2Norms(_ x: UnsafePointer<Float>, rows: Int, d: Int, norms: UnsafeMutablePointer<Float>) {
+    package static func rowL2Norms(_ x: UnsafePointer<Float>, rows: Int, d: Int, norms: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             var s = 0.0
             for j in 0..<d { s += Double(x[r * d + j]) * Double(x[r * d + j]) }
@@ -10,7 +10,7 @@ extension Reference {
     }
 
     /// Naive twin of `Reductions.rowL0`: `counts[r] = #{ j : x[r, j] != 0 }`.
-    public static func rowL0(_ x: UnsafePointer<Float>, rows: Int, n: Int, counts: UnsafeMutablePointer<Int>) {
+    package static func rowL0(_ x: UnsafePointer<Float>, rows: Int, n: Int, counts: UnsafeMutablePointer<Int>) {
         for r in 0..<rows {
             var c = 0
             for j in 0..<n where x[r * n + j] != 0 { c += 1 }
@@ -19,7 +19,7 @@ extension Reference {
     }
 
     /// Naive twin of `Reductions.rowL1`: `sums[r] = sum_j |x[r, j]|`, summed in Double.
-    public static func rowL1(_ x: UnsafePointer<Float>, rows: Int, n: Int, sums: UnsafeMutablePointer<Float>) {
+    package static func rowL1(_ x: UnsafePointer<Float>, rows: Int, n: Int, sums: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             var s = 0.0
             for j in 0..<n { s += Double(x[r * n + j].magnitude) }
@@ -28,7 +28,7 @@ extension Reference {
     }
 
     /// Naive twin of the dense `Reductions.addFireCounts`: `counts[j] += #{ r : x[r, j] != 0 }`.
-    public static func addFireCounts(_ x: UnsafePointer<Float>, rows: Int, n: Int, counts: UnsafeMutablePointer<Int>) {
+    package static func addFireCounts(_ x: UnsafePointer<Float>, rows: Int, n: Int, counts: UnsafeMutablePointer<Int>) {
         for r in 0..<rows {
             for j in 0..<n where x[r * n + j] != 0 { counts[j] += 1 }
         }
@@ -36,7 +36,7 @@ extension Reference {
 
     /// Naive twin of the CSR `Reductions.addFireCounts`: `counts[indices[k]] += 1` for every
     /// listed entry `k` (rows `rowOffsets[r]..<rowOffsets[r + 1]`) with a nonzero value.
-    public static func addFireCounts(
+    package static func addFireCounts(
         indices: UnsafePointer<Int32>, values: UnsafePointer<Float>?, rowOffsets: UnsafePointer<Int>,
         rows: Int, features: Int, counts: UnsafeMutablePointer<Int>
     ) {
@@ -49,7 +49,7 @@ extension Reference {
 
     /// Naive twin of `Reductions.reconstructionStatistics`: the sums of
     /// `ReconstructionStatistics` by plain Double loops over `x`, `xHat` (`[rows, d]`).
-    public static func reconstructionStatistics(
+    package static func reconstructionStatistics(
         _ x: UnsafePointer<Float>, _ xHat: UnsafePointer<Float>, rows: Int, d: Int
     ) -> ReconstructionStatistics {
         var s = ReconstructionStatistics(d: d)

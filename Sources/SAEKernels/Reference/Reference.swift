@@ -3,4 +3,4 @@
 /// Each fast kernel in SAEKernels has a twin here written as the textbook loop, with
 /// no blocking, packing, SIMD or threads. The parity tests compare fast against twin,
 /// and twin against Double-precision math; `sae-bench` times both.
-public enum Reference {}
+package enum Reference {}

@@ -2,17 +2,17 @@ import Foundation
 
 extension Reference {
     /// Naive twin of `SIMDMath.exp(_:_:count:)`: `y[i] = expf(x[i])` (libm), element by element.
-    public static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    package static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { y[i] = expf(x[i]) }
     }
 
     /// Naive twin of `SIMDMath.erf(_:_:count:)`: `y[i] = erff(x[i])` (libm).
-    public static func erf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    package static func erf(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { y[i] = erff(x[i]) }
     }
 
     /// Naive twin of `SIMDMath.tanh(_:_:count:)`: `y[i] = tanhf(x[i])` (libm).
-    public static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    package static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { y[i] = tanhf(x[i]) }
     }
 }

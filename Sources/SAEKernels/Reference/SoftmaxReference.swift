@@ -4,7 +4,7 @@ extension Reference {
     /// Naive twin of `Softmax.forwardInPlace`: per row of `x` (`[rows, n]`, row-major) with
     /// valid length `L = validLengths?[r] ?? n`, `m = max_{k<L} x`, then in Double
     /// `x[j] = exp(x[j] - m) / sum_{k<L} exp(x[k] - m)` for `j < L`, and `0` for `j >= L`.
-    public static func softmaxInPlace(
+    package static func softmaxInPlace(
         _ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, validLengths: UnsafePointer<Int>? = nil
     ) {
         for r in 0..<rows {
@@ -20,7 +20,7 @@ extension Reference {
 
     /// Naive twin of `Softmax.logSumExp`: `output[r] = m + log(sum_j exp(x[r, j] - m))` in
     /// Double, `m` the row maximum; `x` is `[rows, n]` row-major.
-    public static func logSumExp(
+    package static func logSumExp(
         _ x: UnsafePointer<Float>, rows: Int, n: Int, output: UnsafeMutablePointer<Float>
     ) {
         for r in 0..<rows { output[r] = Float(logSumExpDouble(x + r * n, n)) }
@@ -28,7 +28,7 @@ extension Reference {
 
     /// Naive twin of `Softmax.crossEntropy`: `loss[r] = logsumexp(logits[r, :]) -
     /// logits[r, targets[r]]` in Double; `logits` is `[rows, vocab]` row-major.
-    public static func crossEntropy(
+    package static func crossEntropy(
         logits: UnsafePointer<Float>, rows: Int, vocab: Int, targets: UnsafePointer<Int32>,
         loss: UnsafeMutablePointer<Float>
     ) {

@@ -1,7 +1,7 @@
 extension Reference {
     /// Naive twin of `Encoder.forward`: `pre = (x - b_dec) W_enc + b_enc`, `f = ReLU(pre)`;
     /// `W_enc` is `dIn x dSae` (`.none`) or `dSae x dIn` (`.transposed`).
-    public static func encoder(
+    package static func encoder(
         x: UnsafePointer<Float>, batch: Int, dIn: Int, dSae: Int,
         wEnc: UnsafePointer<Float>, layout: Transposition, bEnc: UnsafePointer<Float>,
         bDec: UnsafePointer<Float>?, features: UnsafeMutablePointer<Float>,
@@ -23,7 +23,7 @@ extension Reference {
     }
 
     /// Naive twin of `SparseDecode.decode`: `out[r] = bias + sum_e values[e] W[indices[e]]`.
-    public static func sparseDecode(_ codes: SparseCodes, weights: UnsafePointer<Float>, d: Int,
+    package static func sparseDecode(_ codes: SparseCodes, weights: UnsafePointer<Float>, d: Int,
                                     bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>) {
         for r in 0..<codes.rows {
             for i in 0..<d { out[r * d + i] = bias?[i] ?? 0 }
@@ -35,7 +35,7 @@ extension Reference {
     }
 
     /// Naive twin of `SparseBackward.codeGradients`: `g[e] = G[r] . W[j]`.
-    public static func codeGradients(_ codes: SparseCodes, outputGradient g: UnsafePointer<Float>,
+    package static func codeGradients(_ codes: SparseCodes, outputGradient g: UnsafePointer<Float>,
                                      weights: UnsafePointer<Float>, d: Int, into grad: UnsafeMutablePointer<Float>) {
         for r in 0..<codes.rows {
             for e in codes.offsets[r]..<codes.offsets[r + 1] {
@@ -49,7 +49,7 @@ extension Reference {
 
     /// Naive twin of `SparseBackward.accumulateWeightGradients`, walking the codes row by row:
     /// `gradW[j] += c[e] X[r]`, `gradBias[j] += c[e]` for each entry `e = (r, j)`.
-    public static func accumulateWeightGradients(
+    package static func accumulateWeightGradients(
         _ codes: SparseCodes, coefficients c: UnsafePointer<Float>, inputs x: UnsafePointer<Float>, d: Int,
         gradWeights: UnsafeMutablePointer<Float>, gradBias: UnsafeMutablePointer<Float>?
     ) {

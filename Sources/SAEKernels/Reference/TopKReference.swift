@@ -1,7 +1,7 @@
 extension Reference {
     /// Naive twin of `TopK.select`: sort each row's (value, index) pairs by decreasing value,
     /// then increasing index, and keep the first k (`max(v, 0)` with `relu`).
-    public static func topK(
+    package static func topK(
         _ x: UnsafePointer<Float>, rows: Int, n: Int, k: Int, relu: Bool = false,
         indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Float>
     ) {
