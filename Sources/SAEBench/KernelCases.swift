@@ -164,7 +164,7 @@ enum KernelCases {
         ]
     }
 
-    // MARK: Elementwise: GELU and Adam
+    // MARK: Elementwise: GELU, Adam, the training step's gradient; one attention head
 
     static func elementwise() -> [BenchCase] {
         let n = 4096 * 2048
@@ -215,6 +215,34 @@ enum KernelCases {
                     Reference.normalizeRows(w.pointer, rows: rows, d: d)
                 },
                 keepAlive: [w, g])
+        })
+        // The training step's output gradient and its b_dec column sums: reads xHat and x,
+        // writes g (12 bytes per element); the column sums stay in cache.
+        let b = 4096, dIn = 512, e = b * dIn
+        cases.append(BenchCase(kernel: "scaled_difference", shape: "\(b)x\(dIn)", work: .bytes(12.0 * Double(e))) { threads in
+            let xHat = Buffer(e, seed: 18), x = Buffer(e, seed: 19), g = Buffer(e, fill: 0), sums = Buffer(dIn, fill: 0)
+            return Runner(
+                fast: { BatchElementwise.scaledDifference(xHat.const, minus: x.const, scale: 2.0 / Float(b), rows: b, d: dIn,
+                                                          into: g.pointer, columnSums: sums.pointer, threads: threads) },
+                naive: { Reference.scaledDifference(xHat.const, minus: x.const, scale: 2.0 / Float(b), rows: b, d: dIn,
+                                                    into: g.pointer, columnSums: sums.pointer) },
+                keepAlive: [xHat, x, g, sums])
+        })
+        // One attention head of one context (the transformer runs heads x contexts of these):
+        // QK^T and PV, 2 * seq^2 * dHead multiply-adds over the causal half.
+        let seq = 128, dHead = 64
+        cases.append(BenchCase(kernel: "attention_head", shape: "seq\(seq) dhead\(dHead)",
+                               work: .flops(2.0 * Double(seq * (seq + 1) / 2) * Double(dHead) * 2)) { _ in
+            let q = Buffer(seq * dHead, seed: 20), k = Buffer(seq * dHead, seed: 21), v = Buffer(seq * dHead, seed: 22)
+            let z = Buffer(seq * dHead, fill: 0)
+            let scratch = Buffer(CausalAttentionHead.scratchCount(seq: seq, dHead: dHead), fill: 0)
+            let scale = 1 / Float(dHead).squareRoot()
+            return Runner(
+                fast: { CausalAttentionHead.forward(q: q.const, k: k.const, v: v.const, ld: dHead, seq: seq, dHead: dHead,
+                                                    scale: scale, z: z.pointer, ldz: dHead, scratch: scratch.pointer) },
+                naive: { Reference.causalAttentionHead(q: q.const, k: k.const, v: v.const, ld: dHead, seq: seq, dHead: dHead,
+                                                       scale: scale, z: z.pointer, ldz: dHead) },
+                keepAlive: [q, k, v, z, scratch])
         })
         return cases
     }

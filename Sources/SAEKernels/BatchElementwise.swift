@@ -30,18 +30,16 @@ public enum BatchElementwise {
     ) {
         precondition(rows >= 0 && d >= 0, "BatchElementwise.columnSums: negative shape \(rows)x\(d)")
         Parallel.forRanges(d, threads: SIMDMath.parts(work: rows * d, threads: threads), granule: 8) { cols in
-            var i = cols.lowerBound
-            while i + 8 <= cols.upperBound {
-                var sum = SIMDMath.load(sums + i)
-                for r in 0..<rows { sum += SIMDMath.load(g + r * d + i) }
-                SIMDMath.store(sum, sums + i)
-                i += 8
-            }
-            while i < cols.upperBound {
-                var sum = sums[i]
-                for r in 0..<rows { sum += g[r * d + i] }
-                sums[i] = sum
-                i += 1
+            forColumnChunks(cols) { c0, c1 in
+                for r in 0..<rows {
+                    let gr = g + r * d
+                    var i = c0
+                    while i + 8 <= c1 {
+                        SIMDMath.store(SIMDMath.load(sums + i) + SIMDMath.load(gr + i), sums + i)
+                        i += 8
+                    }
+                    while i < c1 { sums[i] += gr[i]; i += 1 }
+                }
             }
         }
     }
@@ -57,29 +55,41 @@ public enum BatchElementwise {
         precondition(rows >= 0 && d >= 0, "BatchElementwise.scaledDifference: negative shape \(rows)x\(d)")
         let s = SIMD8<Float>(repeating: scale)
         Parallel.forRanges(d, threads: SIMDMath.parts(work: rows * d, threads: threads), granule: 8) { cols in
-            var i = cols.lowerBound
-            while i + 8 <= cols.upperBound {
-                var sum = SIMDMath.load(columnSums + i)
+            forColumnChunks(cols) { c0, c1 in
                 for r in 0..<rows {
-                    let e = r * d + i
-                    let v = s * (SIMDMath.load(xHat + e) - SIMDMath.load(x + e))
-                    SIMDMath.store(v, g + e)
-                    sum += v
+                    let e = r * d
+                    var i = c0
+                    while i + 8 <= c1 {
+                        let v = s * (SIMDMath.load(xHat + e + i) - SIMDMath.load(x + e + i))
+                        SIMDMath.store(v, g + e + i)
+                        SIMDMath.store(SIMDMath.load(columnSums + i) + v, columnSums + i)
+                        i += 8
+                    }
+                    while i < c1 {
+                        let v = scale * (xHat[e + i] - x[e + i])
+                        g[e + i] = v
+                        columnSums[i] += v
+                        i += 1
+                    }
                 }
-                SIMDMath.store(sum, columnSums + i)
-                i += 8
             }
-            while i < cols.upperBound {
-                var sum = columnSums[i]
-                for r in 0..<rows {
-                    let e = r * d + i
-                    let v = scale * (xHat[e] - x[e])
-                    g[e] = v
-                    sum += v
-                }
-                columnSums[i] = sum
-                i += 1
-            }
+        }
+    }
+
+    /// Columns per pass over the rows in `columnSums` and `scaledDifference`: each row's
+    /// chunk is read contiguously while the chunk's sums (4 KB) stay in L1. Every column's
+    /// sum still runs over the rows in order, so the bits do not depend on the chunk.
+    static let columnChunk = 1024
+
+    /// Calls `body(c0, c1)` for consecutive chunks `c0 ..< c1` of `cols`, at most
+    /// `columnChunk` wide.
+    @inline(__always)
+    static func forColumnChunks(_ cols: Range<Int>, _ body: (Int, Int) -> Void) {
+        var c0 = cols.lowerBound
+        while c0 < cols.upperBound {
+            let c1 = min(c0 + columnChunk, cols.upperBound)
+            body(c0, c1)
+            c0 = c1
         }
     }
 }

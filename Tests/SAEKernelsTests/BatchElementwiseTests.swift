@@ -8,7 +8,7 @@ import XCTest
 final class BatchElementwiseTests: XCTestCase {
     func testSubtractRowVector() {
         var rng = SeededRandom(seed: 3)
-        for (rows, d) in [(1, 1), (3, 7), (5, 8), (9, 17), (300, 130)] {
+        for (rows, d) in [(1, 1), (3, 7), (5, 8), (9, 17), (300, 130), (3, 1024), (4, 2 * 1024 + 13), (33, 4100)] {  // the last three cross `BatchElementwise.columnChunk`
             let x = randomArray(rows * d, &rng), v = randomArray(d, &rng)
             var want = [Float](repeating: .nan, count: rows * d)
             want.withUnsafeMutableBufferPointer { w in
@@ -26,7 +26,7 @@ final class BatchElementwiseTests: XCTestCase {
 
     func testScaledDifferenceAndColumnSums() {
         var rng = SeededRandom(seed: 4)
-        for (rows, d) in [(1, 1), (3, 7), (5, 8), (9, 17), (300, 130)] {
+        for (rows, d) in [(1, 1), (3, 7), (5, 8), (9, 17), (300, 130), (3, 1024), (4, 2 * 1024 + 13), (33, 4100)] {  // the last three cross `BatchElementwise.columnChunk`
             let xHat = randomArray(rows * d, &rng), x = randomArray(rows * d, &rng), start = randomArray(d, &rng)
             let scale: Float = 2 / Float(rows)
             var want = [Float](repeating: .nan, count: rows * d), wantSums = start, wantColumnSums = start
