@@ -56,7 +56,7 @@ enum EvalCommand {
         let progress = Progress()
         let metrics = try SAEEvaluation.evaluate(sae: s.sae, model: s.model, contexts: s.contexts, hook: s.hook,
                                                  maxContexts: try p.int("contexts", min: 1) ?? 64, threads: s.threads) { done, total in
-            progress.update("evaluating: \(done)/\(total)", force: done == total)
+            progress.update("evaluating: \(done)/\(total) context passes (clean, then spliced)", force: done == total)
         }
         progress.endLine()
         print(metrics.json())

@@ -128,7 +128,7 @@ enum TrainCommand {
                                        Progress.count(Int(r.tokensPerSecond)), Progress.duration(eta), r.mse, r.explainedVariance,
                                        r.l0, 100 * r.deadFraction), force: r.step == totalSteps)
             case .evaluation(let done, let total):
-                progress.update("evaluating: \(done)/\(total) contexts", force: done == total)
+                progress.update("evaluating: \(done)/\(total) context passes (clean, then spliced)", force: done == total)
                 if done == total { progress.endLine() }
             case .analysis(let step): progress.update("analysis: \(step)")
             }

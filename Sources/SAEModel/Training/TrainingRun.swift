@@ -127,7 +127,8 @@ public struct TrainingRun {
         case phase(String)
         /// A training log record (every `config.logEverySteps` steps, the last step, a resampling).
         case log(TrainingLogRecord)
-        /// The evaluation has run `done` of `total` contexts.
+        /// The evaluation has run `done` of `total` context passes (`total` is twice the contexts:
+        /// a clean pass over every context, then a spliced one).
         case evaluation(done: Int, total: Int)
         /// The analyses' progress ("pass 1: 12/64 contexts", ...).
         case analysis(String)
